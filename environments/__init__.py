@@ -1,0 +1,1 @@
+"""Bundled llmgym environments (installed as ``llmgym.environments``)."""

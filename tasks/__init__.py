@@ -1,0 +1,1 @@
+"""Fixed, hashed task splits (installed as ``llmgym.task_data``)."""

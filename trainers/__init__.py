@@ -1,0 +1,1 @@
+"""Bundled trainers (installed as ``llmgym.trainers``)."""
