@@ -1,0 +1,1 @@
+"""Trajectory-level GRPO: config, group advantages, the loss table, the training step and loop."""
