@@ -1,0 +1,48 @@
+"""llmgym/TripBooking-v0: a travel agency back office with a scripted traveller."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgym.environments.trip_booking.expert import next_expert_action
+from llmgym.environments.trip_booking.generator import POLICY_MAX_NIGHTLY, generate_trip_task
+from llmgym.environments.trip_booking.verifier import verify_bookings
+from llmgym.environments.trip_booking.world import TravelWorld
+
+from llmgym.env import LLMEnv, Scenario, Verdict
+from llmgym.tasks import Task
+
+SYSTEM_PROMPT = f"""You are a travel agent working in the back office of a travel agency.
+A traveller sends you a request. Use the tools to look things up and to book, change or cancel
+reservations so that the request is fulfilled exactly. Policy:
+- Book only what the traveller asks for, for exactly the people travelling, with the payment
+  method the traveller chooses. Passenger and guest names must be written as in the profile.
+- Company policy: hotel rooms must cost at most ${POLICY_MAX_NIGHTLY} per night.
+- Never cancel a non-refundable reservation, even if asked: leave it as it is.
+- If something is not stated in the request, ask the traveller (ask_traveller).
+- When everything is done, call submit."""
+
+
+class TripBookingEnv(LLMEnv):
+    """Book, change and cancel flights and hotels to fulfil a traveller's request."""
+
+    task_family = "trip_booking"
+    description = "Travel agency back office: search, book, change and cancel flights and hotels."
+    test_split_sha256 = "4df4b6324a69f90e6571b33606dd70f7c22636ebfb6b396c0e0dedba26fb158e"
+
+    world: TravelWorld
+
+    def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
+        return generate_trip_task(seed, difficulty)
+
+    def start(self, task: Task) -> Scenario:
+        self.world = TravelWorld.from_spec(task.spec)
+        return Scenario(SYSTEM_PROMPT, task.spec["request"], (self.world,))
+
+    def verify(self) -> Verdict:
+        assert self.task is not None
+        return verify_bookings(self.world, self.task.spec)
+
+    def expert_action(self) -> str:
+        assert self.task is not None, "call reset() first"
+        return next_expert_action(self.world, self.task.spec)

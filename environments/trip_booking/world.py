@@ -1,0 +1,321 @@
+"""The travel agency back office: its database records and the tools an agent uses on it.
+
+The world is built from a task spec (plain JSON) and mutated only through the ``@tool``
+methods; the verifier reads its reservations afterwards.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from llmgym.tools import ToolError, tool
+from llmgym.users import Fact, ScriptedUser
+
+Cabin = Literal["economy", "business"]
+
+
+@dataclass(frozen=True)
+class Flight:
+    flight_id: str
+    airline: str
+    origin: str
+    destination: str
+    date: str
+    depart: str
+    arrive: str
+    stops: int
+    fares: dict[str, int]
+    seats: dict[str, int]
+
+
+@dataclass(frozen=True)
+class Hotel:
+    hotel_id: str
+    name: str
+    city: str
+    area: str
+    stars: int
+    nightly_price: int
+    rooms_available: int
+    refundable: bool
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    payment_id: str
+    kind: str  # "credit_card" | "travel_voucher"
+    label: str
+    balance: int | None = None  # vouchers only
+
+
+@dataclass
+class Reservation:
+    reservation_id: str
+    kind: str  # "flight" | "hotel"
+    item_id: str  # flight_id or hotel_id
+    passengers: list[str]
+    payment_id: str
+    total_price: int
+    cabin: str | None = None
+    check_in: str | None = None
+    check_out: str | None = None
+    refundable: bool = True
+    status: str = "active"
+
+
+@dataclass
+class TravelWorld:
+    """Database state plus the tools over it."""
+
+    customer: dict[str, Any]
+    payments: dict[str, PaymentMethod]
+    flights: dict[str, Flight]
+    hotels: dict[str, Hotel]
+    reservations: dict[str, Reservation]
+    traveller: ScriptedUser
+    next_id: int = 1
+    searches: set[tuple[str, ...]] = field(default_factory=set)
+    profile_viewed: bool = False
+
+    @classmethod
+    def from_spec(cls, spec: dict[str, Any]) -> TravelWorld:
+        db = spec["db"]
+        return cls(
+            customer=dict(db["customer"]),
+            payments={p["payment_id"]: PaymentMethod(**p) for p in db["payments"]},
+            flights={f["flight_id"]: Flight(**f) for f in db["flights"]},
+            hotels={h["hotel_id"]: Hotel(**h) for h in db["hotels"]},
+            reservations={r["reservation_id"]: Reservation(**r) for r in db["reservations"]},
+            traveller=ScriptedUser(
+                name=db["customer"]["name"].split()[0],
+                facts=tuple(
+                    Fact(f["topic"], f["answer"], tuple(f["keywords"]))
+                    for f in spec["hidden_facts"]
+                ),
+            ),
+        )
+
+    # --- read-only tools --------------------------------------------------------------------
+    @tool
+    def get_profile(self) -> dict[str, Any]:
+        """Show the customer's profile: name, loyalty tier, companions and payment methods on file."""
+        self.profile_viewed = True
+        return {**self.customer, "payment_methods": [asdict(p) for p in self.payments.values()]}
+
+    @tool
+    def search_flights(self, origin: str, destination: str, date: str) -> list[dict[str, Any]]:
+        """Search the flights between two airports on one date.
+
+        Args:
+            origin: IATA code of the departure airport, e.g. "BOS".
+            destination: IATA code of the arrival airport, e.g. "ORD".
+            date: departure date as YYYY-MM-DD.
+        """
+        origin, destination = origin.strip().upper(), destination.strip().upper()
+        self.searches.add(("flights", origin, destination, date))
+        found = [
+            asdict(f)
+            for f in self.flights.values()
+            if (f.origin, f.destination, f.date) == (origin, destination, date)
+        ]
+        return sorted(found, key=lambda f: f["depart"])
+
+    @tool
+    def search_hotels(self, city: str, check_in: str, check_out: str) -> list[dict[str, Any]]:
+        """Search hotels with a free room in a city for the given nights.
+
+        Args:
+            city: IATA code of the city's airport, e.g. "ORD" for Chicago.
+            check_in: first night, YYYY-MM-DD.
+            check_out: departure day, YYYY-MM-DD (after check_in).
+        """
+        city = city.strip().upper()
+        if check_out <= check_in:
+            raise ToolError(f"check_out ({check_out}) must be after check_in ({check_in})")
+        self.searches.add(("hotels", city, check_in, check_out))
+        return [asdict(h) for h in self.hotels.values() if h.city == city and h.rooms_available > 0]
+
+    @tool
+    def list_reservations(self) -> list[dict[str, Any]]:
+        """List the customer's reservations, active and cancelled."""
+        return [asdict(r) for r in self.reservations.values()]
+
+    @tool
+    def ask_traveller(self, question: str) -> str:
+        """Ask the traveller a question; they answer what they know.
+
+        Args:
+            question: the question, in plain words.
+        """
+        return self.traveller.answer(question)
+
+    # --- tools that change the world ------------------------------------------------------------
+    def _check_payment(self, payment_id: str, amount: int) -> PaymentMethod:
+        payment = self.payments.get(payment_id)
+        if payment is None:
+            raise ToolError(f"unknown payment method {payment_id!r}; see get_profile")
+        if payment.balance is not None and payment.balance < amount:
+            raise ToolError(
+                f"{payment_id} has a balance of ${payment.balance}, less than ${amount}"
+            )
+        return payment
+
+    def _charge(self, payment: PaymentMethod, amount: int) -> None:
+        if payment.balance is not None:
+            self.payments[payment.payment_id] = PaymentMethod(
+                **{**asdict(payment), "balance": payment.balance - amount}
+            )
+
+    def _check_passengers(self, passengers: list[str]) -> None:
+        known = {self.customer["name"], *self.customer.get("companions", [])}
+        unknown = [p for p in passengers if p not in known]
+        if not passengers or unknown:
+            raise ToolError(
+                f"passengers must be names from the profile ({sorted(known)}); got {passengers}"
+            )
+        if len(set(passengers)) != len(passengers):
+            raise ToolError(f"a passenger is listed twice: {passengers}")
+
+    def _new_id(self, prefix: str) -> str:
+        rid = f"{prefix}{9000 + self.next_id}"
+        self.next_id += 1
+        return rid
+
+    @tool
+    def book_flight(
+        self, flight_id: str, cabin: Cabin, passengers: list[str], payment_id: str
+    ) -> dict[str, Any]:
+        """Book seats on a flight and charge the fare for every passenger.
+
+        Args:
+            flight_id: the flight, from search_flights.
+            cabin: "economy" or "business".
+            passengers: full names of everyone flying, as in the profile.
+            payment_id: the payment method to charge, from get_profile.
+        """
+        flight = self.flights.get(flight_id)
+        if flight is None:
+            raise ToolError(f"unknown flight {flight_id!r}; use an id from search_flights")
+        self._check_passengers(passengers)
+        if flight.seats[cabin] < len(passengers):
+            raise ToolError(f"{flight_id} has {flight.seats[cabin]} {cabin} seats left")
+        total = flight.fares[cabin] * len(passengers)
+        payment = self._check_payment(payment_id, total)
+        self._charge(payment, total)
+        self.flights[flight_id] = Flight(
+            **{
+                **asdict(flight),
+                "seats": {**flight.seats, cabin: flight.seats[cabin] - len(passengers)},
+            }
+        )
+        res = Reservation(
+            self._new_id("R"), "flight", flight_id, list(passengers), payment_id, total, cabin=cabin
+        )
+        self.reservations[res.reservation_id] = res
+        return asdict(res)
+
+    @tool
+    def book_hotel(
+        self, hotel_id: str, check_in: str, check_out: str, guests: list[str], payment_id: str
+    ) -> dict[str, Any]:
+        """Book one room in a hotel for the given nights.
+
+        Args:
+            hotel_id: the hotel, from search_hotels.
+            check_in: first night, YYYY-MM-DD.
+            check_out: departure day, YYYY-MM-DD.
+            guests: full names of the guests, as in the profile.
+            payment_id: the payment method to charge, from get_profile.
+        """
+        hotel = self.hotels.get(hotel_id)
+        if hotel is None:
+            raise ToolError(f"unknown hotel {hotel_id!r}; use an id from search_hotels")
+        nights = _nights(check_in, check_out)
+        if nights <= 0:
+            raise ToolError(f"check_out ({check_out}) must be after check_in ({check_in})")
+        if hotel.rooms_available < 1:
+            raise ToolError(f"{hotel_id} has no room left")
+        self._check_passengers(guests)
+        total = hotel.nightly_price * nights
+        payment = self._check_payment(payment_id, total)
+        self._charge(payment, total)
+        self.hotels[hotel_id] = Hotel(
+            **{**asdict(hotel), "rooms_available": hotel.rooms_available - 1}
+        )
+        res = Reservation(
+            self._new_id("H"),
+            "hotel",
+            hotel_id,
+            list(guests),
+            payment_id,
+            total,
+            check_in=check_in,
+            check_out=check_out,
+            refundable=hotel.refundable,
+        )
+        self.reservations[res.reservation_id] = res
+        return asdict(res)
+
+    @tool
+    def change_flight(self, reservation_id: str, new_flight_id: str) -> dict[str, Any]:
+        """Move a flight reservation to another flight on the same route (same cabin, passengers).
+
+        Args:
+            reservation_id: the flight reservation to change.
+            new_flight_id: the flight to move it to.
+        """
+        res = self._active(reservation_id)
+        if res.kind != "flight":
+            raise ToolError(f"{reservation_id} is a hotel reservation, not a flight")
+        old, new = self.flights[res.item_id], self.flights.get(new_flight_id)
+        if new is None:
+            raise ToolError(f"unknown flight {new_flight_id!r}")
+        if (new.origin, new.destination) != (old.origin, old.destination):
+            raise ToolError(
+                f"{new_flight_id} flies {new.origin}-{new.destination}, not {old.origin}-{old.destination}"
+            )
+        cabin = res.cabin or "economy"
+        if new.seats[cabin] < len(res.passengers):
+            raise ToolError(f"{new_flight_id} has {new.seats[cabin]} {cabin} seats left")
+        res.item_id = new_flight_id
+        res.total_price = new.fares[cabin] * len(res.passengers)
+        return asdict(res)
+
+    @tool
+    def cancel_reservation(self, reservation_id: str) -> str:
+        """Cancel a reservation. Refundable ones are refunded; non-refundable ones are not.
+
+        Args:
+            reservation_id: the reservation to cancel.
+        """
+        res = self._active(reservation_id)
+        res.status = "cancelled"
+        if res.kind == "flight":
+            flight = self.flights[res.item_id]
+            cabin = res.cabin or "economy"
+            self.flights[flight.flight_id] = Flight(
+                **{
+                    **asdict(flight),
+                    "seats": {**flight.seats, cabin: flight.seats[cabin] + len(res.passengers)},
+                }
+            )
+        refund = "refunded" if res.refundable else "NOT refunded (non-refundable)"
+        return f"{reservation_id} cancelled; ${res.total_price} {refund}."
+
+    def _active(self, reservation_id: str) -> Reservation:
+        res = self.reservations.get(reservation_id)
+        if res is None:
+            raise ToolError(f"unknown reservation {reservation_id!r}; see list_reservations")
+        if res.status != "active":
+            raise ToolError(f"{reservation_id} is already {res.status}")
+        return res
+
+
+def _nights(check_in: str, check_out: str) -> int:
+    from datetime import date
+
+    try:
+        return (date.fromisoformat(check_out) - date.fromisoformat(check_in)).days
+    except ValueError as exc:
+        raise ToolError(f"dates must be YYYY-MM-DD: {exc}") from None

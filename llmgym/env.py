@@ -1,0 +1,433 @@
+"""The base class of every llmgym environment: a multi-turn, tool-using chat task.
+
+Every subclass sets ``task_family``, ``description``, ``test_split_sha256`` and implements
+four hooks; the base class does the rest (task selection, parsing, tool dispatch, budgets,
+termination and reward bookkeeping, the ``submit`` tool, sync and async stepping):
+
+* ``generate_task(seed, difficulty) -> dict``: a train task's JSON spec from a seed;
+* ``start(task) -> Scenario``: build the episode's world, its prompt and its tool objects;
+* ``verify() -> Verdict`` (may be async): grade the canonical end state after ``submit``;
+* ``expert_action() -> str``: the next action of the scripted expert from the current state.
+
+``reset``/``step`` follow Gymnasium; ``areset``/``astep`` are the native forms.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, TypeVar
+
+import gymnasium as gym
+
+from llmgym import messages as msg
+from llmgym.parsing import ParsedAction, parse_action, snippet
+from llmgym.spaces import AssistantAction, ChatMessages
+from llmgym.tasks import (
+    Task,
+    load_split,
+    parse_train_task_id,
+    spec_fingerprint,
+    train_task_id,
+)
+from llmgym.tools import ToolArgumentError, ToolError, Toolset, format_result, tool
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+TOOL_FORMAT_HELP = (
+    "Call tools by writing, for each call, a line of the form\n"
+    '<tool_call>{"name": "TOOL_NAME", "arguments": {"ARG": VALUE}}</tool_call>\n'
+    "You may make several calls in one turn. Every turn must contain at least one tool call. "
+    "Call submit when you are done: your work is graded on the final state, not on what you say."
+)
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """What ``start`` returns: the episode's prompt and the objects whose ``@tool``s it exposes."""
+
+    system_prompt: str
+    user_message: str
+    tool_objects: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The verifier's grade: reward in [0, 1] and its named parts."""
+
+    reward: float
+    components: dict[str, float] = field(default_factory=dict)
+    explanation: str = ""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.reward <= 1.0:
+            raise ValueError(f"reward must be in [0, 1], got {self.reward}")
+
+
+class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
+    """A multi-turn tool-using task with a verifiable terminal reward.
+
+    Args:
+        max_turns: agent turns before the episode is truncated ("max_turns").
+        max_action_chars: longest accepted turn; longer ones are rejected unread.
+        max_tool_calls: most tool calls executed in one turn.
+        max_observation_chars: a tool result longer than this is cut, with a note.
+        max_episode_seconds: wall-clock budget; past it the episode is truncated ("time_limit").
+        difficulty: default difficulty of train tasks (None: drawn from ``np_random``).
+        tools_in_prompt: describe tools and the call format in the system prompt (for models
+            whose chat template does not render ``info["tools"]``).
+        render_mode: None or "ansi".
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+
+    # --- set by every subclass -------------------------------------------------------------
+    task_family: ClassVar[str]
+    """Folder under ``tasks/`` holding the fixed splits."""
+    description: ClassVar[str] = ""
+    """One line shown by ``llmgym list``."""
+    test_split_sha256: ClassVar[str | None] = None
+    """sha256 of ``tasks/<family>/test.jsonl``; checked on load."""
+    difficulties: ClassVar[tuple[str, ...]] = ("easy", "medium", "hard")
+
+    def __init__(
+        self,
+        *,
+        max_turns: int = 30,
+        max_action_chars: int = 16_000,
+        max_tool_calls: int = 8,
+        max_observation_chars: int = 6_000,
+        max_episode_seconds: float | None = None,
+        difficulty: str | None = None,
+        tools_in_prompt: bool = True,
+        render_mode: str | None = None,
+    ):
+        if render_mode not in (None, "ansi"):
+            raise ValueError(f"render_mode must be None or 'ansi', got {render_mode!r}")
+        if difficulty is not None and difficulty not in self.difficulties:
+            raise ValueError(f"difficulty must be one of {self.difficulties}, got {difficulty!r}")
+        if max_turns < 1:
+            raise ValueError(f"max_turns must be >= 1, got {max_turns}")
+        self.max_turns = max_turns
+        self.max_action_chars = max_action_chars
+        self.max_tool_calls = max_tool_calls
+        self.max_observation_chars = max_observation_chars
+        self.max_episode_seconds = max_episode_seconds
+        self.difficulty = difficulty
+        self.tools_in_prompt = tools_in_prompt
+        self.render_mode = render_mode
+        self.observation_space = ChatMessages()
+        self.action_space = AssistantAction()
+        self.task: Task | None = None
+        self.toolset: Toolset | None = None
+        self.transcript: list[dict[str, Any]] = []
+        self.turn = 0
+        self.done = False
+        self.submitted = False
+        self._last_obs: list[dict[str, Any]] = []
+        self._started_at = 0.0
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._async_hooks = False
+
+    # --- hooks ---------------------------------------------------------------------------
+    def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
+        """Generate a train task's JSON spec from ``seed`` (deterministic)."""
+        raise NotImplementedError
+
+    def start(self, task: Task) -> Scenario | Awaitable[Scenario]:
+        """Build the episode's world for ``task``."""
+        raise NotImplementedError
+
+    def verify(self) -> Verdict | Awaitable[Verdict]:
+        """Grade the end state after ``submit``."""
+        raise NotImplementedError
+
+    def expert_action(self) -> str:
+        """The next action of the scripted expert, as text."""
+        raise NotImplementedError
+
+    def end_episode(self) -> None:
+        """Release per-episode resources (temp dirs, processes). Called on reset and close."""
+
+    # --- the submit tool, shared by every env -----------------------------------------------
+    @tool
+    def submit(self) -> str:
+        """Finish the episode. Your work is graded on the final state of the world."""
+        self.submitted = True
+        return "Submitted."
+
+    # --- tasks ---------------------------------------------------------------------------
+    def task_ids(self, split: str = "test") -> list[str]:
+        """Ids of a fixed split's tasks."""
+        return [t.task_id for t in self._split(split)]
+
+    def _split(self, split: str) -> tuple[Task, ...]:
+        if split != "test":
+            raise ValueError(
+                f"only the 'test' split is a fixed file; train tasks are generated, got {split!r}"
+            )
+        return load_split(self.task_family, split, self.test_split_sha256)
+
+    def _test_fingerprints(self) -> frozenset[str]:
+        cached = getattr(type(self), "_fingerprints_cache", None)
+        if cached is None:
+            cached = frozenset(t.fingerprint for t in self._split("test"))
+            type(self)._fingerprints_cache = cached  # type: ignore[attr-defined]
+        return cached
+
+    def make_train_task(self, seed: int, difficulty: str) -> Task:
+        """The train task of ``seed``; never one of the test split's tasks."""
+        if difficulty not in self.difficulties:
+            raise ValueError(f"difficulty must be one of {self.difficulties}, got {difficulty!r}")
+        spec = self.generate_task(seed, difficulty)
+        attempt = 0
+        while spec_fingerprint(spec) in self._test_fingerprints():  # keep train and test disjoint
+            attempt += 1
+            spec = self.generate_task(seed + attempt * 1_000_003, difficulty)
+        return Task(
+            task_id=train_task_id(difficulty, seed),
+            split="train",
+            difficulty=difficulty,
+            seed=seed,
+            spec=spec,
+        )
+
+    def _choose_task(self, options: Mapping[str, Any]) -> Task:
+        unknown = set(options) - {"task_id", "split", "difficulty"}
+        if unknown:
+            raise ValueError(
+                f"unknown reset option(s) {sorted(unknown)}; expected task_id, split, difficulty"
+            )
+        task_id = options.get("task_id")
+        if task_id is not None:
+            train = parse_train_task_id(str(task_id))
+            if train is not None:
+                return self.make_train_task(train[1], train[0])
+            for task in self._split("test"):
+                if task.task_id == task_id:
+                    return task
+            raise ValueError(
+                f"unknown task_id {task_id!r}: use an id from task_ids('test') "
+                "or a train id of the form 'train-<difficulty>-<seed>'"
+            )
+        split = options.get("split", "train")
+        difficulty = options.get("difficulty", self.difficulty)
+        if split == "test":
+            tasks = [t for t in self._split("test") if difficulty in (None, t.difficulty)]
+            if not tasks:
+                raise ValueError(
+                    f"no test task of difficulty {difficulty!r}; levels: {self.difficulties}"
+                )
+            return tasks[int(self.np_random.integers(len(tasks)))]
+        if split != "train":
+            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        if difficulty is None:
+            difficulty = self.difficulties[int(self.np_random.integers(len(self.difficulties)))]
+        return self.make_train_task(int(self.np_random.integers(2**31 - 1)), difficulty)
+
+    # --- Gymnasium API -------------------------------------------------------------------
+    async def areset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        super().reset(seed=seed)
+        self.end_episode()
+        self.task = self._choose_task(options or {})
+        scenario = await _maybe_await(self.start(self.task))
+        self.toolset = Toolset.from_objects(*scenario.tool_objects, self)
+        self.action_space = AssistantAction(
+            self.toolset.names, seed=int(self.np_random.integers(2**31))
+        )
+        self._async_hooks = _has_async_hooks(self)
+        system_prompt = scenario.system_prompt
+        if self.tools_in_prompt:
+            system_prompt += "\n\n# Tools\n" + self.toolset.describe() + "\n\n" + TOOL_FORMAT_HELP
+        obs = [msg.system(system_prompt).to_dict(), msg.user(scenario.user_message).to_dict()]
+        self.transcript = list(obs)
+        self.turn = 0
+        self.done = self.submitted = False
+        self._started_at = time.monotonic()
+        self._last_obs = obs
+        info = {
+            "task_id": self.task.task_id,
+            "difficulty": self.task.difficulty,
+            "split": self.task.split,
+            "tools": self.toolset.schemas(),
+        }
+        return obs, info
+
+    async def astep(
+        self, action: Any
+    ) -> tuple[list[dict[str, Any]], float, bool, bool, dict[str, Any]]:
+        if self.task is None or self.toolset is None:
+            raise RuntimeError("call reset() before step()")
+        if self.done:
+            raise RuntimeError(
+                "the episode is over (terminated or truncated): call reset() before step()"
+            )
+        self.turn += 1
+        parsed = self._parse(action)
+        self.transcript.append(_assistant_record(action, parsed))
+        obs: list[dict[str, Any]] = []
+        invalid = bool(parsed.errors)
+        for error in parsed.errors:
+            obs.append(msg.user(f"[environment] Invalid action: {error}").to_dict())
+        if not parsed.tool_calls and not parsed.errors:
+            invalid = True
+            obs.append(
+                msg.user(
+                    "[environment] Invalid action: your turn contained no tool call. "
+                    + TOOL_FORMAT_HELP
+                ).to_dict()
+            )
+        for index, call in enumerate(parsed.tool_calls):
+            if self.submitted:
+                obs.append(
+                    msg.tool_result(
+                        "Ignored: the episode was already submitted.", call=call
+                    ).to_dict()
+                )
+                continue
+            if index >= self.max_tool_calls:
+                invalid = True
+                obs.append(
+                    msg.tool_result(
+                        f"Error: at most {self.max_tool_calls} tool calls run per turn; this one was skipped.",
+                        call=call,
+                    ).to_dict()
+                )
+                continue
+            try:
+                result = format_result(await _maybe_await(self.toolset.invoke(call)))
+            except ToolArgumentError as exc:
+                invalid = True
+                result = f"Error: {exc}"
+            except ToolError as exc:
+                result = f"Error: {exc}"
+            obs.append(msg.tool_result(self._cut(result), call=call).to_dict())
+
+        reward, terminated, truncated, reason = 0.0, False, False, None
+        info: dict[str, Any] = {
+            "invalid_action": invalid,
+            "turn": self.turn,
+            "task_id": self.task.task_id,
+        }
+        if self.submitted:
+            verdict = await _maybe_await(self.verify())
+            reward, terminated, reason = verdict.reward, True, "submitted"
+            info["reward_components"] = dict(verdict.components)
+            info["verdict"] = verdict.explanation
+        elif self.turn >= self.max_turns:
+            truncated, reason = True, "max_turns"
+        elif (
+            self.max_episode_seconds is not None
+            and time.monotonic() - self._started_at > self.max_episode_seconds
+        ):
+            truncated, reason = True, "time_limit"
+        info["termination_reason"] = reason
+        self.done = terminated or truncated
+        self.transcript.extend(obs)
+        self._last_obs = obs
+        return obs, reward, terminated, truncated, info
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        return self._run(self.areset(seed=seed, options=options), always_loop=True)
+
+    def step(self, action: Any) -> tuple[list[dict[str, Any]], float, bool, bool, dict[str, Any]]:
+        return self._run(self.astep(action), always_loop=self._async_hooks)
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        return "\n".join(format_message(m) for m in self._last_obs)
+
+    def close(self) -> None:
+        self.end_episode()
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+        super().close()
+
+    def __enter__(self) -> LLMEnv:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- internals -----------------------------------------------------------------------
+    def _parse(self, action: Any) -> ParsedAction:
+        size = len(action) if isinstance(action, str | bytes) else len(str(action))
+        if size > self.max_action_chars:
+            return ParsedAction(
+                text=snippet(str(action)),
+                errors=(
+                    f"your turn is {size} characters long; the limit is {self.max_action_chars}",
+                ),
+            )
+        if isinstance(action, str) and "\x00" in action:
+            action = action.replace("\x00", "\ufffd")
+        return parse_action(action)
+
+    def _cut(self, text: str) -> str:
+        limit = self.max_observation_chars
+        if len(text) <= limit:
+            return text
+        return text[:limit] + f"\n[... output cut: {len(text) - limit} more characters]"
+
+    def _run(self, coro: Coroutine[Any, Any, T], *, always_loop: bool) -> T:
+        """Run a native coroutine from the sync API.
+
+        Pure-CPU envs never suspend, so the coroutine is driven directly (no event loop cost);
+        envs with async tools run it on a private loop, or on a worker thread when the caller
+        is already inside a running loop.
+        """
+        if not always_loop:
+            try:
+                coro.send(None)
+            except StopIteration as stop:
+                return stop.value
+            coro.close()
+            raise RuntimeError(f"{type(self).__name__} suspended in a step declared pure-CPU")
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+            return self._loop.run_until_complete(coro)
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            return pool.submit(asyncio.run, coro).result()
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _has_async_hooks(env: LLMEnv) -> bool:
+    """Whether a step may need an event loop (async tools or an async verifier)."""
+    assert env.toolset is not None
+    tool_fns = [env.toolset._tools[name][1] for name in env.toolset.names]
+    return any(inspect.iscoroutinefunction(f) for f in [*tool_fns, env.verify])
+
+
+def _assistant_record(action: Any, parsed: ParsedAction) -> dict[str, Any]:
+    if isinstance(action, Mapping) and action.get("tool_calls"):
+        return {
+            "role": "assistant",
+            "content": parsed.text,
+            "tool_calls": list(action["tool_calls"]),
+        }
+    return {"role": "assistant", "content": parsed.text}
+
+
+def format_message(message: Mapping[str, Any]) -> str:
+    """One message as readable terminal text."""
+    role = message.get("role", "?")
+    name = f" {message['name']}" if message.get("name") else ""
+    return f"[{role}{name}]\n{message.get('content', '')}\n"

@@ -1,0 +1,70 @@
+"""Every environment id llmgym knows, registered with Gymnasium in one place.
+
+Entry points are strings, so registering imports nothing heavy: an environment's module is
+imported by ``gym.make``. Third-party packages add their own ids through the ``llmgym.envs``
+entry-point group (see CONTRIBUTING.md); ``import llmgym`` registers those too.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+import gymnasium as gym
+
+log = logging.getLogger(__name__)
+ENTRY_POINT_GROUP = "llmgym.envs"
+
+
+@dataclass(frozen=True)
+class EnvEntry:
+    """One registered environment: its id, its class as ``module:Class`` and a one-line summary."""
+
+    id: str
+    entry_point: str
+    description: str
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+BUNDLED: tuple[EnvEntry, ...] = (
+    EnvEntry(
+        "llmgym/TripBooking-v0",
+        "llmgym.environments.trip_booking.env:TripBookingEnv",
+        "Travel agency back office: search, book, change and cancel flights and hotels.",
+    ),
+)
+
+_known: dict[str, EnvEntry] = {}
+
+
+def register(entry: EnvEntry) -> None:
+    """Register one environment with Gymnasium (idempotent) and remember its description."""
+    if entry.id in _known and _known[entry.id] != entry:
+        raise ValueError(
+            f"environment id {entry.id!r} is registered twice with different entry points"
+        )
+    _known[entry.id] = entry
+    if entry.id not in gym.registry:
+        gym.register(id=entry.id, entry_point=entry.entry_point, kwargs=dict(entry.kwargs))
+
+
+def register_all() -> None:
+    """Register the bundled environments and those of installed third-party packages."""
+    for entry in BUNDLED:
+        register(entry)
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            provided = ep.load()
+            for item in provided() if callable(provided) else provided:
+                register(item if isinstance(item, EnvEntry) else EnvEntry(**item))
+        except Exception:  # a broken plugin must not break `import llmgym`
+            log.exception(
+                "could not load llmgym environments from entry point %r (%s)", ep.name, ep.value
+            )
+
+
+def registered() -> dict[str, EnvEntry]:
+    """The environments llmgym registered, by id."""
+    return dict(_known)
