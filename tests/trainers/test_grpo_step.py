@@ -1,0 +1,167 @@
+"""The training step on a real tiny Llama: logprobs, micro-batching, LoRA, checkpointing, DDP."""
+
+import copy
+
+import pytest
+import torch
+from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
+from llmgym.trainers.grpo.policy import export_weights, merged_state_dict, prepare_model
+from llmgym.trainers.grpo.policy import token_logprobs as compute_logprobs
+from llmgym.trainers.grpo.step import build_batch, train_step
+from trainer_fixtures import (
+    data_parallel_worker,
+    fake_trajectories,
+    step_config,
+    tiny_llama,
+)
+
+
+def sgd_update(model, batch, **config):
+    """Apply one plain-SGD step (lr 1, no clipping) so the weight change IS the gradient."""
+    optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
+    return train_step(model, optimizer, batch, step_config(max_grad_norm=1e9, **config))
+
+
+def assert_same_weights(a, b, atol=1e-10):
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=atol, msg=name)
+
+
+def test_token_logprobs_match_log_softmax_and_ignore_padding():
+    model = tiny_llama()
+    tokens = torch.tensor([[5, 9, 3, 7, 1], [4, 2, 8, 0, 0]])
+    attention = torch.tensor([[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]])
+    logprobs, entropy = compute_logprobs(model, tokens, attention, with_entropy=True)
+    single, _ = compute_logprobs(model, tokens[1:, :3], attention[1:, :3])
+    torch.testing.assert_close(logprobs[1, :3], single[0])  # right padding changes nothing
+    with torch.no_grad():
+        log_p = model(input_ids=tokens[:1]).logits.log_softmax(-1)[0]  # (T, V)
+    expected = [0.0] + [float(log_p[t - 1, tokens[0, t]]) for t in range(1, 5)]
+    assert logprobs[0].tolist() == pytest.approx(expected, abs=1e-10)
+    assert (entropy[:, 1:] > 0).all() and (entropy[:, 1:] <= torch.log(torch.tensor(64.0))).all()
+
+
+@pytest.mark.parametrize("loss", ["grpo", "dapo", "dr_grpo", "gspo"])
+def test_update_is_identical_whole_or_micro_batched(loss):
+    trajectories = fake_trajectories(6)
+    batch = build_batch(trajectories, torch.linspace(-1, 1, 6), max_length=64)
+    whole, micro = tiny_llama(), tiny_llama()
+    a = sgd_update(whole, batch, loss=loss, micro_batch_size=6, clip_high=0.3)
+    b = sgd_update(micro, batch, loss=loss, micro_batch_size=4, clip_high=0.3)
+    assert a.loss == pytest.approx(b.loss, abs=1e-12)
+    assert a.tokens == b.tokens == sum(t.num_sampled_tokens for t in trajectories)
+    assert_same_weights(whole, micro)
+    assert not torch.equal(whole.lm_head.weight, tiny_llama().lm_head.weight)  # it did move
+
+
+def test_masked_truncated_episodes_and_prompt_tokens_do_not_train():
+    trajectories = fake_trajectories(3)  # the third one is truncated
+    batch = build_batch(trajectories, torch.tensor([1.0, -1.0, 1.0]), max_length=64)
+    masked = build_batch(
+        trajectories, torch.tensor([1.0, -1.0, 1.0]), max_length=64, mask_truncated=True
+    )
+    assert masked.loss_mask[2].sum() == 0 and batch.loss_mask[2].sum() > 0
+    # Changing prompt tokens' "sampler logprobs" (not sampled, mask 0) must not change the update.
+    noisy = build_batch(trajectories, torch.tensor([1.0, -1.0, 1.0]), max_length=64)
+    noisy.old_logprobs[noisy.loss_mask == 0] = -1e6
+    a, b = tiny_llama(), tiny_llama()
+    sgd_update(a, batch)
+    sgd_update(b, noisy)
+    assert_same_weights(a, b)
+
+
+def test_gradient_checkpointing_gives_the_same_update():
+    batch = build_batch(fake_trajectories(4), torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=64)
+    plain = prepare_model(tiny_llama())
+    ckpt = prepare_model(tiny_llama(), gradient_checkpointing=True)
+    sgd_update(plain, batch)
+    sgd_update(ckpt, batch)
+    assert_same_weights(plain, ckpt)
+
+
+def test_lora_trains_adapters_only_and_exports_merged_weights(tmp_path):
+    from transformers import AutoModelForCausalLM
+
+    base = tiny_llama()
+    model = prepare_model(copy.deepcopy(base), lora_rank=4, lora_alpha=8)
+    batch = build_batch(fake_trajectories(4), torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=64)
+    # LoRA's B matrices start at zero, so step 1 moves only B; step 2 then changes the output.
+    for _ in range(2):
+        stats = sgd_update(model, batch, lora_rank=4, kl_beta=0.1)
+    assert stats.kl > 0  # the reference is the adapter-free model
+    merged = merged_state_dict(model)
+    assert set(merged) == set(base.state_dict())
+    assert not torch.equal(merged["model.layers.0.self_attn.q_proj.weight"],
+                           base.state_dict()["model.layers.0.self_attn.q_proj.weight"])  # fmt: skip
+    assert torch.equal(merged["model.embed_tokens.weight"], base.state_dict()["model.embed_tokens.weight"])  # fmt: skip
+    folder = export_weights(model, tmp_path / "export")
+    reloaded = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float64)
+    tokens = torch.tensor([[3, 1, 4, 1, 5, 9]])
+    with torch.no_grad():
+        torch.testing.assert_close(reloaded(tokens).logits, model(input_ids=tokens).logits)
+
+
+def test_kl_is_zero_at_the_first_step_with_a_frozen_reference():
+    model = tiny_llama()
+    ref = copy.deepcopy(model).eval()
+    batch = build_batch(fake_trajectories(4), torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=64)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
+    config = step_config(kl_beta=0.5)
+    first = train_step(model, optimizer, batch, config, ref_model=ref)
+    second = train_step(model, optimizer, batch, config, ref_model=ref)
+    assert first.kl == pytest.approx(0.0, abs=1e-12) and second.kl > 0
+
+
+@pytest.mark.parametrize("lora_rank", [0, 4])
+def test_checkpoint_resume_continues_exactly(tmp_path, lora_rank):
+    def run(model, optimizer, steps):
+        for _ in steps:  # the batch draws from the global RNG, as sampling would
+            adv = torch.randn(4, dtype=torch.float64)
+            batch = build_batch(fake_trajectories(4, seed=int(adv.abs().sum() * 1e6)), adv, max_length=64)  # fmt: skip
+            train_step(model, optimizer, batch, step_config(lora_rank=lora_rank))
+
+    def fresh():
+        model = prepare_model(tiny_llama(), lora_rank=lora_rank)
+        params = [p for p in model.parameters() if p.requires_grad]
+        return model, torch.optim.AdamW(params, lr=1e-2)
+
+    torch.manual_seed(123)
+    straight, opt = fresh()
+    run(straight, opt, range(3))
+
+    torch.manual_seed(123)
+    first, opt = fresh()
+    run(first, opt, range(2))
+    save_checkpoint(tmp_path / "ckpt", first, opt, CheckpointState(step=2, data_position=8))
+    torch.manual_seed(999)  # a new process would start from another RNG state
+    resumed, opt = fresh()
+    state = load_checkpoint(tmp_path / "ckpt", resumed, opt)
+    assert (state.step, state.data_position) == (2, 8)
+    run(resumed, opt, range(1))
+    assert_same_weights(straight, resumed, atol=0)
+
+
+def test_loading_a_missing_checkpoint_says_what_to_pass(tmp_path):
+    model = tiny_llama()
+    with pytest.raises(FileNotFoundError, match="not a checkpoint"):
+        load_checkpoint(tmp_path, model, torch.optim.SGD(model.parameters(), lr=1))
+
+
+@pytest.mark.parametrize("loss", ["dapo", pytest.param("gspo", marks=pytest.mark.slow)])
+def test_two_gloo_processes_give_the_same_update_as_one(tmp_path, loss):
+    import torch.multiprocessing as mp
+
+    out = tmp_path / "rank0.pt"
+    mp.spawn(
+        data_parallel_worker,
+        args=(2, str(tmp_path / "store"), str(out), loss),
+        nprocs=2,
+        join=True,
+    )
+    single = tiny_llama()
+    batch = build_batch(fake_trajectories(8), torch.linspace(-1, 1, 8), max_length=64)
+    stats = sgd_update(single, batch, loss=loss)
+    distributed = torch.load(out, weights_only=True)
+    assert distributed["loss"] == pytest.approx(stats.loss, abs=1e-12)
+    for name, value in single.state_dict().items():
+        torch.testing.assert_close(distributed["state"][name], value, rtol=0, atol=1e-10)

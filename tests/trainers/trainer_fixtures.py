@@ -1,0 +1,83 @@
+"""Test helpers: a tiny random Llama (no hub) and synthetic multi-turn trajectories for it."""
+
+import torch
+
+from llmgym.trajectory import Trajectory
+
+VOCAB = 64
+
+
+def tiny_llama(seed: int = 0, dtype=torch.float64):
+    """A 2-layer random Llama small enough to train in milliseconds."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=VOCAB,
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=256,
+        tie_word_embeddings=True,
+    )
+    return LlamaForCausalLM(config).to(dtype)
+
+
+def fake_trajectories(n: int, seed: int = 0, turns: int = 2) -> list[Trajectory]:
+    """Multi-turn token sequences: prompt/env deltas (mask 0) between sampled turns (mask 1)."""
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for i in range(n):
+        tokens, mask, logprobs = [], [], []
+        for _ in range(turns):
+            prompt = int(torch.randint(2, 6, (1,), generator=g))
+            completion = int(torch.randint(1, 7, (1,), generator=g))
+            tokens += torch.randint(0, VOCAB, (prompt + completion,), generator=g).tolist()
+            mask += [0] * prompt + [1] * completion
+            logprobs += [None] * prompt
+            logprobs += (-torch.rand(completion, generator=g) * 4 - 2).tolist()
+        out.append(
+            Trajectory(
+                env_id="test",
+                task_id=f"t{i // 2}",
+                group_id=f"g{i // 2}",
+                tokens=tokens,
+                loss_mask=mask,
+                logprobs=logprobs,
+                reward=float(torch.rand(1, generator=g)),
+                truncated=i % 3 == 2,
+            )
+        )
+    return out
+
+
+def step_config(**overrides):
+    """A GRPOConfig for the tiny model (SGD-friendly defaults)."""
+    from llmgym.trainers.grpo.config import GRPOConfig
+
+    return GRPOConfig(
+        **{"micro_batch_size": 2, "max_trajectory_tokens": 64, "max_new_tokens": 16, **overrides}
+    )
+
+
+def data_parallel_worker(rank: int, world: int, store: str, out: str, loss: str) -> None:
+    """One gloo rank: train on its shard of the batch and save the updated weights."""
+    import torch.distributed as dist
+    from llmgym.trainers.grpo.step import build_batch, train_step
+
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    try:
+        model = tiny_llama()
+        trajectories = fake_trajectories(8)
+        advantages = torch.linspace(-1, 1, 8)
+        shard = slice(rank * 8 // world, (rank + 1) * 8 // world)
+        batch = build_batch(trajectories[shard], advantages[shard], max_length=64)
+        optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+        stats = train_step(model, optimizer, batch, step_config(loss=loss, max_grad_norm=1e9))
+        if rank == 0:
+            torch.save({"state": model.state_dict(), "loss": stats.loss}, out)
+    finally:
+        dist.destroy_process_group()

@@ -1,0 +1,106 @@
+"""The trainable policy: loading (full or LoRA), token logprobs, and exporting merged weights.
+
+``token_logprobs`` is the one place that turns a causal LM's logits into the logprob of each
+token given its prefix; the loss, the KL reference and the entropy statistic all go through it.
+``export_weights`` writes plain (LoRA-merged) weights that a generation engine can reload.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
+
+
+def prepare_model(
+    model: Any, *, lora_rank: int = 0, lora_alpha: float = 32.0, gradient_checkpointing=False
+) -> Any:
+    """Wrap ``model`` for training: LoRA adapters when ``lora_rank > 0``, checkpointing if asked."""
+    if gradient_checkpointing:
+        # Non-reentrant checkpointing works with frozen inputs (LoRA) without extra hooks.
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.config.use_cache = False
+    if lora_rank > 0:
+        from peft import LoraConfig, get_peft_model
+
+        lora = LoraConfig(
+            r=lora_rank, lora_alpha=lora_alpha, lora_dropout=0.0, target_modules=LORA_TARGETS
+        )
+        model = get_peft_model(model, lora)
+    model.train()
+    return model
+
+
+def load_policy(path: str | Path, *, dtype=torch.float32, **prepare: Any) -> Any:
+    """Load a causal LM from a local folder and ``prepare_model`` it."""
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(str(path), dtype=dtype)
+    return prepare_model(model, **prepare)
+
+
+def token_logprobs(
+    model: Any, tokens: torch.Tensor, attention_mask: torch.Tensor, *, with_entropy=False
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Logprob of each token given the tokens before it, and optionally the policy entropy.
+
+    Args:
+        tokens: (B, T) right-padded token ids.
+        attention_mask: (B, T) 1 on real tokens.
+
+    Returns ``(logprobs, entropy)``, both (B, T) with position 0 set to 0 (it has no prefix);
+    ``entropy`` is None unless asked for (it is computed without grad).
+    """
+    logits = model(input_ids=tokens, attention_mask=attention_mask, use_cache=False).logits
+    logits = logits[:, :-1]  # (B, T-1, V): position t predicts token t+1
+    logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # bf16 -> fp32
+    targets = tokens[:, 1:].unsqueeze(-1)  # (B, T-1, 1)
+    picked = logits.gather(-1, targets).squeeze(-1)  # (B, T-1)
+    logprobs = picked - torch.logsumexp(logits, dim=-1)  # (B, T-1)
+    pad = logprobs.new_zeros(tokens.shape[0], 1)
+    entropy = None
+    if with_entropy:
+        with torch.no_grad():
+            log_p = torch.log_softmax(logits, dim=-1)  # (B, T-1, V)
+            entropy = torch.cat([pad, -(log_p.exp() * log_p).sum(-1)], dim=1)  # (B, T)
+    return torch.cat([pad, logprobs], dim=1), entropy  # (B, T)
+
+
+def merged_state_dict(model: Any) -> dict[str, torch.Tensor]:
+    """Plain-model weights: LoRA adapters merged in (without changing ``model``)."""
+    if not hasattr(model, "peft_config"):
+        return {k: v.detach() for k, v in model.state_dict().items()}
+    base = model.get_base_model()
+    with torch.no_grad():
+        model.merge_adapter()
+        try:
+            state = {
+                k.replace(".base_layer", ""): v.detach().clone()
+                for k, v in base.state_dict().items()
+                if "lora_" not in k
+            }
+        finally:
+            model.unmerge_adapter()
+    return state
+
+
+def export_weights(model: Any, out_dir: str | Path, tokenizer: Any = None) -> Path:
+    """Save merged weights (safetensors) + config (+ tokenizer) as a loadable model folder."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    base = model.get_base_model() if hasattr(model, "peft_config") else model
+    base.save_pretrained(str(out_dir), state_dict=merged_state_dict(model))
+    if tokenizer is not None:
+        tokenizer.save_pretrained(str(out_dir))
+    return out_dir
+
+
+def unwrap(model: Any) -> Any:
+    """The plain transformers model under peft, for config access."""
+    return model.get_base_model() if hasattr(model, "peft_config") else model
