@@ -19,7 +19,7 @@ import concurrent.futures
 import inspect
 import logging
 import time
-from collections.abc import Awaitable, Coroutine, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 
@@ -95,6 +95,10 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     test_split_sha256: ClassVar[str | None] = None
     """sha256 of ``tasks/<family>/test.jsonl``; checked on load."""
     difficulties: ClassVar[tuple[str, ...]] = ("easy", "medium", "hard")
+    cheats: ClassVar[Mapping[str, Callable[[Any, dict[str, Any]], str | None]]] = {}
+    """Degenerate policies that must earn 0: each maps (unwrapped env, per-episode memory dict)
+    to its next action, or None when it has nothing more to do (the checker then submits). ``llmgym check`` runs
+    them, with generic ones (submit at once, claim success, junk), on the test split."""
 
     def __init__(
         self,
@@ -338,7 +342,10 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     def reset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-        return self._run(self.areset(seed=seed, options=options), always_loop=True)
+        return self._run(
+            self.areset(seed=seed, options=options),
+            always_loop=inspect.iscoroutinefunction(self.start),
+        )
 
     def step(self, action: Any) -> tuple[list[dict[str, Any]], float, bool, bool, dict[str, Any]]:
         return self._run(self.astep(action), always_loop=self._async_hooks)

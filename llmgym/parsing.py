@@ -88,6 +88,9 @@ def parse_text(text: str) -> ParsedAction:
                 f"{snippet(body)}"
             )
             continue
+        except RecursionError:
+            errors.append(f"tool call #{index + 1} is nested too deeply to be a tool call")
+            continue
         call, error = _call_from_payload(payload, index)
         if error:
             errors.append(error)

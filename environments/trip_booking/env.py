@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmgym.environments.trip_booking.cheats import CHEATS
 from llmgym.environments.trip_booking.expert import next_expert_action
 from llmgym.environments.trip_booking.generator import POLICY_MAX_NIGHTLY, generate_trip_task
 from llmgym.environments.trip_booking.verifier import verify_bookings
@@ -28,6 +29,7 @@ class TripBookingEnv(LLMEnv):
 
     task_family = "trip_booking"
     description = "Travel agency back office: search, book, change and cancel flights and hotels."
+    cheats = CHEATS
     test_split_sha256 = "4df4b6324a69f90e6571b33606dd70f7c22636ebfb6b396c0e0dedba26fb158e"
 
     world: TravelWorld

@@ -2,7 +2,8 @@
 
 It reads the task's goal (an expert may), asks for hidden facts first, then fixes the state
 one step at a time: cancellations, changes, missing bookings (search, then book the cheapest
-fitting option), then submits. Because it looks at the state, not at a fixed script, it also
+fitting option), then submits. Where another policy left no fitting option (seats or rooms
+used up), it submits what it has. Because it looks at the state, not at a fixed script, it also
 finishes an episode that another policy started.
 """
 
@@ -113,7 +114,10 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
 
 def _search_or(world: TravelWorld, search: tuple[str, ...], then: Any) -> str:
     if search in world.searches:
-        return then()
+        try:
+            return then()
+        except ValueError:  # nothing fits any more
+            return format_tool_call("submit")
     kind, *args = search
     if kind == "flights":
         return format_tool_call("search_flights", origin=args[0], destination=args[1], date=args[2])

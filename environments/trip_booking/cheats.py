@@ -1,0 +1,145 @@
+"""Degenerate TripBooking policies that must earn nothing; ``llmgym check`` and the tests run them.
+
+Each takes the unwrapped env and a per-episode memory dict and returns its next action, or
+None when it is done. They peek
+at the database (a stronger adversary than a model), but not at the request's constraints.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgym.parsing import format_tool_call
+
+
+def _first_new(memory: dict[str, Any], actions: list[str]) -> str | None:
+    done = memory.setdefault("done", set())
+    for action in actions:
+        if action not in done:
+            done.add(action)
+            return action
+    return None
+
+
+def _party_and_payment(env: Any) -> tuple[list[str], str]:
+    world = env.world
+    return [world.customer["name"]], next(iter(world.payments))
+
+
+def book_everything(env: Any, memory: dict[str, Any]) -> str | None:
+    """Book every flight and hotel in the database."""
+    party, payment = _party_and_payment(env)
+    world = env.world
+    actions = [
+        format_tool_call(
+            "book_flight", flight_id=f, cabin="economy", passengers=party, payment_id=payment
+        )
+        for f in world.flights
+    ]
+    actions += [
+        format_tool_call(
+            "book_hotel",
+            hotel_id=h,
+            check_in="2026-12-10",
+            check_out="2026-12-12",
+            guests=party,
+            payment_id=payment,
+        )
+        for h in world.hotels
+    ]
+    return _first_new(memory, actions)
+
+
+def cancel_everything(env: Any, memory: dict[str, Any]) -> str | None:
+    """Cancel every reservation on file."""
+    return _first_new(
+        memory,
+        [format_tool_call("cancel_reservation", reservation_id=r) for r in env.world.reservations],
+    )
+
+
+def cheapest_regardless(env: Any, memory: dict[str, Any]) -> str | None:
+    """For each requested route and city, book the cheapest option, ignoring the constraints."""
+    spec, world = env.task.spec, env.world
+    actions = []
+    for slot in spec["goal"]["flights"]:
+        route = [
+            f
+            for f in world.flights.values()
+            if (f.origin, f.destination, f.date)
+            == (slot["origin"], slot["destination"], slot["date"])
+        ]
+        cheapest = min(route, key=lambda f: f.fares[slot["cabin"]])
+        actions.append(
+            format_tool_call(
+                "book_flight",
+                flight_id=cheapest.flight_id,
+                cabin=slot["cabin"],
+                passengers=slot["passengers"],
+                payment_id=slot["payment_id"],
+            )
+        )
+    for change in spec["goal"]["changes"]:
+        route = [
+            f
+            for f in world.flights.values()
+            if (f.origin, f.destination, f.date)
+            == (change["origin"], change["destination"], change["date"])
+        ]
+        cheapest = min(route, key=lambda f: f.fares["economy"])
+        actions.append(
+            format_tool_call(
+                "change_flight",
+                reservation_id=change["reservation_id"],
+                new_flight_id=cheapest.flight_id,
+            )
+        )
+    for slot in spec["goal"]["hotels"]:
+        cheapest = min(
+            (h for h in world.hotels.values() if h.city == slot["city"]),
+            key=lambda h: h.nightly_price,
+        )
+        actions.append(
+            format_tool_call(
+                "book_hotel",
+                hotel_id=cheapest.hotel_id,
+                check_in=slot["check_in"],
+                check_out=slot["check_out"],
+                guests=slot["guests"],
+                payment_id=slot["payment_id"],
+            )
+        )
+    return _first_new(memory, actions)
+
+
+def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
+    """Do the job, but also cancel the non-refundable reservation the traveller asked about.
+
+    On tasks without that trap it does nothing (and so earns nothing either).
+    """
+    from llmgym.environments.trip_booking.expert import next_expert_action
+
+    world = env.world
+    original = {r["reservation_id"] for r in env.task.spec["db"]["reservations"]}
+    trap = [
+        r
+        for r in original
+        if not world.reservations[r].refundable and world.reservations[r].status == "active"
+    ]
+    if not trap and not memory.get("done"):
+        return None
+    action = next_expert_action(world, env.task.spec)
+    if '"submit"' not in action:
+        memory.setdefault("done", set()).add(action)
+        return action
+    return _first_new(
+        memory, [format_tool_call("cancel_reservation", reservation_id=r) for r in trap]
+    )
+
+
+CHEATS = {
+    "book_everything": book_everything,
+    "cancel_everything": cancel_everything,
+    "cheapest_regardless": cheapest_regardless,
+    "obey_traveller_over_policy": obey_traveller_over_policy,
+}
