@@ -81,3 +81,40 @@ def data_parallel_worker(rank: int, world: int, store: str, out: str, loss: str)
             torch.save({"state": model.state_dict(), "loss": stats.loss}, out)
     finally:
         dist.destroy_process_group()
+
+
+class TorchSampler:
+    """A real (slow, exact) engine: samples from its own copy of a model, seeded per request."""
+
+    def __init__(self, model):
+        import copy
+
+        self.model = copy.deepcopy(model).eval()
+        self.model_version = 0
+        self.loads = 0
+
+    async def generate(self, prompt_token_ids, params):
+        from llmgym.engines.base import Completion
+
+        g = torch.Generator().manual_seed(params.seed or 0)
+        tokens, sampled, logprobs = list(prompt_token_ids), [], []
+        with torch.no_grad():
+            for _ in range(params.max_tokens):
+                logits = self.model(input_ids=torch.tensor([tokens])).logits[0, -1]
+                log_p = (logits / params.temperature).log_softmax(-1)
+                token = int(torch.multinomial(log_p.exp(), 1, generator=g))
+                sampled.append(token)
+                logprobs.append(float(log_p[token]))
+                tokens.append(token)
+        return Completion(tuple(sampled), tuple(logprobs), "length")
+
+    async def load_weights(self, folder):
+        from transformers import AutoModelForCausalLM
+
+        new = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float64)
+        self.model.load_state_dict(new.state_dict())
+        self.loads += 1
+        return 0.0
+
+    async def close(self):
+        pass

@@ -56,8 +56,8 @@ class GRPOConfig(BaseModel):
     """Episodes played at once by the collector."""
     episode_timeout_s: float = Field(600.0, gt=0)
     """Wall-clock limit of one episode; a timed-out episode is recorded and dropped."""
-    max_staleness: int = Field(0, ge=0)
-    """Async mode: generation may run this many updates ahead of training (0 = synchronous)."""
+    max_staleness: int = Field(0, ge=0, le=1)
+    """1 = async: step k+1 is generated (with weights k) while step k trains; 0 = synchronous."""
 
     # --- the loss -------------------------------------------------------------------------
     loss: Literal["grpo", "dapo", "dr_grpo", "gspo"] = "dapo"
