@@ -67,13 +67,18 @@ def file_sha256(path: Path) -> str:
 
 @cache
 def load_split(family: str, split: str, expected_sha256: str | None) -> tuple[Task, ...]:
-    """Load a fixed split, checking its hash against the one the environment records."""
+    """Load a family's fixed split, checking its hash against the one the environment records."""
     path = split_path(family, split)
     if not path.exists():
         raise FileNotFoundError(
             f"no {split} split for {family!r}: expected {path}. Freeze one with "
             f"`llmgym freeze ENV_ID` (see CONTRIBUTING.md)."
         )
+    return read_split(path, expected_sha256)
+
+
+def read_split(path: Path, expected_sha256: str | None) -> tuple[Task, ...]:
+    """Read a split file, refusing it if its sha256 differs from ``expected_sha256``."""
     actual = file_sha256(path)
     if expected_sha256 is not None and actual != expected_sha256:
         raise SplitIntegrityError(

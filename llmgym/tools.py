@@ -179,17 +179,19 @@ class Toolset:
     @classmethod
     def from_objects(cls, *objects: Any) -> Toolset:
         """Collect the ``@tool`` methods of each object (in definition order), bound to it."""
-        bound = []
+        bound: list[tuple[ToolSpec, Callable[..., Any]]] = []
         for obj in objects:
+            # a subclass overriding a tool keeps one entry per object: the most derived one
+            own: dict[str, tuple[ToolSpec, Callable[..., Any]]] = {}
             for klass in reversed(type(obj).__mro__):
                 for attr, value in vars(klass).items():
                     if hasattr(value, _MARK):
-                        bound.append((getattr(value, _MARK), getattr(obj, attr)))
-        # a subclass overriding a tool keeps one entry: the most derived one
-        unique: dict[str, tuple[ToolSpec, Callable[..., Any]]] = {}
-        for spec, fn in bound:
-            unique[spec.name] = (spec, fn)
-        return cls(unique.values())
+                        own[getattr(value, _MARK).name] = (
+                            getattr(value, _MARK),
+                            getattr(obj, attr),
+                        )
+            bound += own.values()
+        return cls(bound)
 
     @property
     def names(self) -> list[str]:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from llmgym.env import LLMEnv, Scenario, Verdict
 from llmgym.environments.trip_booking.cheats import CHEATS
 from llmgym.environments.trip_booking.expert import next_expert_action
 from llmgym.environments.trip_booking.generator import POLICY_MAX_NIGHTLY, generate_trip_task
 from llmgym.environments.trip_booking.verifier import verify_bookings
 from llmgym.environments.trip_booking.world import TravelWorld
-
-from llmgym.env import LLMEnv, Scenario, Verdict
 from llmgym.tasks import Task
 
 SYSTEM_PROMPT = f"""You are a travel agent working in the back office of a travel agency.
@@ -30,7 +29,7 @@ class TripBookingEnv(LLMEnv):
     task_family = "trip_booking"
     description = "Travel agency back office: search, book, change and cancel flights and hotels."
     cheats = CHEATS
-    test_split_sha256 = "4df4b6324a69f90e6571b33606dd70f7c22636ebfb6b396c0e0dedba26fb158e"
+    test_split_sha256 = "1f84eae3655aaa5ba8e7c11b5b8fbae344d01cd7972e6db0a313b15dd47256e0"
 
     world: TravelWorld
 

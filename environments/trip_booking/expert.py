@@ -18,7 +18,6 @@ from llmgym.environments.trip_booking.goals import (
     hotel_fits,
 )
 from llmgym.environments.trip_booking.world import TravelWorld
-
 from llmgym.parsing import format_tool_call
 
 
@@ -63,6 +62,7 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
                 r
                 for r in new
                 if r.reservation_id not in used
+                and r.kind == "flight"
                 and flight_booking_fits(r, world.flights[r.item_id], slot)
             ),
             None,
@@ -87,6 +87,7 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
                 r
                 for r in new
                 if r.reservation_id not in used
+                and r.kind == "hotel"
                 and hotel_booking_fits(r, world.hotels[r.item_id], slot)
             ),
             None,

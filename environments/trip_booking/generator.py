@@ -186,6 +186,8 @@ def _flight_slot(
         hour = max(int(target["depart"][:2]) - int(b.rng.integers(0, 2)), 6)
         slot["depart_after"] = _hhmm(hour * 60)
         cheapest_other["depart"] = _hhmm(hour * 60 - 50)
+    # no ties: the decoy is strictly the cheapest, so "book the cheapest" is always wrong
+    cheapest_other["fares"][cabin] = min(f["fares"][cabin] for f in others) - 10
     if b.rng.random() < 0.5:
         slot["max_price"] = (
             target["fares"][cabin] + int(b.rng.integers(0, 8)) * 10
@@ -215,7 +217,7 @@ def _hotel_slot(
     )  # over policy
     cheap.update(
         area=b.pick([a for a in AREAS if a != area]),
-        nightly_price=min(h["nightly_price"] for h in hotels) - 10,
+        nightly_price=min(h["nightly_price"] for h in b.hotels if h["city"] == city) - 10,
     )
     order = b.rng.permutation(len(hotels))
     b.hotels[-len(hotels) :] = [hotels[i] for i in order]

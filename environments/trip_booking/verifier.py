@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from llmgym.env import Verdict
 from llmgym.environments.trip_booking.goals import (
     flight_booking_fits,
     hotel_booking_fits,
     max_matching,
 )
 from llmgym.environments.trip_booking.world import TravelWorld
-
-from llmgym.env import Verdict
 
 
 def verify_bookings(world: TravelWorld, spec: dict[str, Any]) -> Verdict:
