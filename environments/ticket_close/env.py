@@ -1,0 +1,62 @@
+"""llmgym/TicketClose-v0: a helpdesk queue, a knowledge base, accounts and a scripted customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from llmgym.env import LLMEnv, Scenario, Verdict
+from llmgym.environments.ticket_close.actions import HelpdeskActions
+from llmgym.environments.ticket_close.expert import next_expert_action
+from llmgym.environments.ticket_close.generator import generate_ticket_task
+from llmgym.environments.ticket_close.goals import SLA_RUSH_HOURS
+from llmgym.environments.ticket_close.verifier import verify_tickets
+from llmgym.environments.ticket_close.world import HelpdeskWorld
+from llmgym.tasks import Task
+
+SYSTEM_PROMPT = f"""You are a tier-1 support agent on a software company's helpdesk. Today is {{today}}.
+Your lead gives you tickets to handle. Work only on those; leave every other ticket as it is.
+How to handle a ticket:
+- Read it, look up the customer's account, and find the knowledge-base article that applies.
+  Only articles that are current count: archived ones are outdated, do not follow them.
+- Policies (refunds, licence extensions, account security) are in the current articles; do
+  exactly what they allow. What tier 1 may not do, escalate to the right team (escalate_ticket).
+- If the ticket leaves something out, ask the customer (ask_customer).
+- Before you refund, reset a password or extend a licence, get the customer's agreement
+  (propose_resolution).
+- If the same customer opened another ticket about the same issue, merge the newer ticket
+  into the older one (merge_tickets) and work on the older one.
+- Set the ticket's category, its priority, its linked article (the current article you used)
+  and, unless you escalated it, status "solved" with assignee "tier1".
+- Priority: low/normal/high/urgent from the severity low/normal/high/critical, one level
+  higher for customers on the enterprise plan, one more if the SLA has at most
+  {SLA_RUSH_HOURS} hours left (never above urgent).
+- Reply to the customer (reply_to_customer). The last reply must cite the id of the article
+  you linked and, for a billing ticket, the order id it is about; cite no other ids.
+- When every ticket you were given is handled, call submit."""
+
+
+class TicketCloseEnv(LLMEnv):
+    """Resolve helpdesk tickets by policy: act, escalate, merge, set fields, reply."""
+
+    task_family = "ticket_close"
+    description = "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer."
+    test_split_sha256 = "9cda92c7c997df6548a02dc4e8c95dba407247bbd7ca08b8c34032866d03243f"
+
+    world: HelpdeskWorld
+
+    def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
+        return generate_ticket_task(seed, difficulty)
+
+    def start(self, task: Task) -> Scenario:
+        self.world = HelpdeskWorld.from_spec(task.spec)
+        prompt = SYSTEM_PROMPT.format(today=task.spec["today"])
+        return Scenario(prompt, task.spec["instruction"], (self.world, HelpdeskActions(self.world)))
+
+    def verify(self) -> Verdict:
+        assert self.task is not None
+        return verify_tickets(self.world, self.task.spec)
+
+    def expert_action(self) -> str:
+        if self.task is None:
+            raise RuntimeError("call reset() before expert_action()")
+        return next_expert_action(self.world, self.task.spec)

@@ -1,0 +1,1 @@
+"""Fixed TicketClose splits."""
