@@ -12,6 +12,8 @@ make the turn invalid.
 
 from __future__ import annotations
 
+import copy
+import functools
 import inspect
 import json
 import re
@@ -47,7 +49,11 @@ class ToolSpec:
     function: Callable[..., Any]
 
     def schema(self) -> dict[str, Any]:
-        """The OpenAI-style function schema of this tool."""
+        """The OpenAI-style function schema of this tool (a fresh copy; built once)."""
+        return copy.deepcopy(self._schema)
+
+    @functools.cached_property
+    def _schema(self) -> dict[str, Any]:
         parameters = self.arguments.model_json_schema()
         parameters.pop("title", None)
         for prop in parameters.get("properties", {}).values():
@@ -229,7 +235,7 @@ class Toolset:
         """A compact human/LLM-readable listing of the tools and their parameters."""
         lines = []
         for spec, _ in self._tools.values():
-            schema = spec.schema()["function"]["parameters"]
+            schema = spec._schema["function"]["parameters"]
             required = set(schema.get("required", []))
             params = []
             for pname, prop in schema.get("properties", {}).items():
