@@ -27,6 +27,8 @@ How to handle a ticket:
   into the older one (merge_tickets) and work on the older one.
 - Set the ticket's category, its priority, its linked article (the current article you used)
   and, unless you escalated it, status "solved" with assignee "tier1".
+- Category: account_access (logins, passwords), billing (charges, refunds), licensing
+  (licences, extensions) or technical (bugs, crashes).
 - Priority: low/normal/high/urgent from the severity low/normal/high/critical, one level
   higher for customers on the enterprise plan, one more if the SLA has at most
   {SLA_RUSH_HOURS} hours left (never above urgent).
