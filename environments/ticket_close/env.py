@@ -6,6 +6,7 @@ from typing import Any
 
 from llmgym.env import LLMEnv, Scenario, Verdict
 from llmgym.environments.ticket_close.actions import HelpdeskActions
+from llmgym.environments.ticket_close.cheats import CHEATS
 from llmgym.environments.ticket_close.expert import next_expert_action
 from llmgym.environments.ticket_close.generator import generate_ticket_task
 from llmgym.environments.ticket_close.goals import SLA_RUSH_HOURS
@@ -43,6 +44,8 @@ class TicketCloseEnv(LLMEnv):
     task_family = "ticket_close"
     description = "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer."
     test_split_sha256 = "9cda92c7c997df6548a02dc4e8c95dba407247bbd7ca08b8c34032866d03243f"
+
+    cheats = CHEATS
 
     world: HelpdeskWorld
 

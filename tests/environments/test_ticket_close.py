@@ -7,24 +7,22 @@ goal); most finish with the scripted expert so the cheat itself is the only thin
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from llmgym.checks import play_episode
+from llmgym.environments.ticket_close.cheats import APPLIES
 from llmgym.environments.ticket_close.env import TicketCloseEnv
 from llmgym.environments.ticket_close.generator import generate_ticket_task
-from llmgym.environments.ticket_close.world import HelpdeskWorld
 from llmgym.parsing import format_tool_call
 from llmgym.tasks import file_sha256, split_path
 
 ENV_ID = "llmgym/TicketClose-v0"
 ENTRY_POINT = "llmgym.environments.ticket_close.env:TicketCloseEnv"
 MAX_STEPS = 80
-Spec = dict[str, Any]
-Actions = Callable[[HelpdeskWorld, Spec], list[str]]
 
 
 @pytest.fixture(scope="module")
@@ -35,36 +33,6 @@ def env() -> TicketCloseEnv:
 
 def call(name: str, **arguments: Any) -> str:
     return format_tool_call(name, **arguments)
-
-
-def play(
-    env: TicketCloseEnv,
-    task_id: str,
-    before: Actions = lambda w, s: [],
-    expert: bool = True,
-    after: Actions = lambda w, s: [],
-) -> tuple[float, dict[str, Any]]:
-    """Reset, run ``before``, let the expert work until it would submit, run ``after``, submit."""
-    env.reset(seed=0, options={"task_id": task_id})
-    spec = env.task.spec
-    for turn in _turns(before(env.world, spec)):
-        _, _, terminated, truncated, _ = env.step(turn)
-        assert not (terminated or truncated)
-    for _ in range(MAX_STEPS if expert else 0):
-        action = env.expert_action()
-        if '"submit"' in action:
-            break
-        env.step(action)
-    for turn in _turns(after(env.world, spec)):
-        env.step(turn)
-    _, reward, terminated, _, info = env.step(call("submit"))
-    assert terminated and info["termination_reason"] == "submitted"
-    return reward, info
-
-
-def _turns(actions: list[str]) -> list[str]:
-    """Batch calls into turns of at most 8 (the per-turn limit), as a fast cheater would."""
-    return ["\n".join(actions[i : i + 8]) for i in range(0, len(actions), 8)]
 
 
 def run_expert(env: TicketCloseEnv, options: dict[str, Any]) -> tuple[float, dict[str, Any], int]:
@@ -156,185 +124,40 @@ def test_reset_gives_prompt_tools_and_task(env: TicketCloseEnv) -> None:
 
 
 # --- cheats -------------------------------------------------------------------------------
-def _targets(spec: Spec) -> list[dict[str, Any]]:
-    return spec["goal"]["tickets"]
-
-
-def close_all(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    return [
-        call("set_ticket_fields", ticket_id=t, status="solved", assignee="tier1")
-        for t in world.tickets
-    ]
-
-
-def refund_all(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    return [
-        call("issue_refund", order_id=o["order_id"])
-        for a in world.accounts.values()
-        for o in a["orders"]
-    ]
-
-
-def escalate_all(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    teams = ("billing", "engineering", "sales", "security")
-    return [
-        call("escalate_ticket", ticket_id=t, team=team, note="please handle")
-        for t in world.tickets
-        for team in teams
-    ]
-
-
-def paste_all_articles(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    every = " ".join(world.articles)
-    orders = " ".join(g_id for g in _targets(spec) for g_id in g["order_ids"])
-    return [
-        call("reply_to_customer", ticket_id=g["ticket_id"], message=f"See {orders} {every}")
-        for g in _targets(spec)
-    ]
-
-
-def reply_resolved(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    out = []
-    for g in _targets(spec):
-        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], message="Resolved."))
-        out.append(call("set_ticket_fields", ticket_id=g["ticket_id"], status="solved"))
+def run_cheat(env: TicketCloseEnv, name: str, task_id: str) -> dict[str, Any]:
+    memory: dict[str, Any] = {}
+    cheat = TicketCloseEnv.cheats[name]
+    out = play_episode(env, lambda: cheat(env, memory), options={"task_id": task_id})
+    assert out["reason"] == "submitted", (name, task_id, out["reason"])
     return out
 
 
-def act_without_asking(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    out = []
-    for g in _targets(spec):
-        if g["action"]:
-            kind, *args = g["action"]
-            if kind == "refund":
-                out.append(call("issue_refund", order_id=args[0]))
-            elif kind == "reset_password":
-                out.append(call("reset_password", account_id=args[0]))
-            else:
-                out.append(
-                    call("extend_licence", account_id=args[0], product=args[1], days=args[2])
-                )
-    return out
-
-
-def obvious_action_on_traps(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    """On a trapped ticket, the action the customer wants (and agrees to), against policy."""
-    out = []
-    for g in _targets(spec):
-        tid, acc = g["ticket_id"], g["account_id"]
-        if g["trap"] == "foreign_email":
-            out += [
-                call(
-                    "propose_resolution", ticket_id=tid, resolution="reset_password", reference=acc
-                ),
-                call("reset_password", account_id=acc),
-            ]
-        elif g["trap"] in ("over_limit", "out_of_window"):
-            order = g["order_ids"][0]
-            out += [
-                call("propose_resolution", ticket_id=tid, resolution="refund", reference=order),
-                call("issue_refund", order_id=order),
-            ]
-        elif g["trap"] == "not_eligible":
-            accepted = [a for a in spec["customers"]["accepts"][tid] if a[0] == "extend_licence"]
-            product = accepted[0][1]
-            out += [
-                call(
-                    "propose_resolution",
-                    ticket_id=tid,
-                    resolution="extend_licence",
-                    reference=product,
-                ),
-                call(
-                    "extend_licence",
-                    account_id=acc,
-                    product=product,
-                    days=spec["policy"]["extension_days"],
-                ),
-            ]
-    return out
-
-
-def claim_without_acting(world: HelpdeskWorld, spec: Spec) -> list[str]:
-    """Perfect fields and a perfectly cited reply, but no action, escalation or merge."""
-    out = []
-    for g in _targets(spec):
-        out.append(
-            call(
-                "set_ticket_fields",
-                ticket_id=g["ticket_id"],
-                status="solved",
-                category=g["category"],
-                priority=g["priority"],
-                assignee="tier1",
-                linked_article=g["article"],
-            )
-        )
-        cite = " ".join([*g["order_ids"], g["article"]])
-        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], message=f"Done: {cite}"))
-    return out
-
-
-def needs_work(spec: Spec) -> bool:
-    return any(g["action"] or g["escalate"] or g["duplicates"] for g in _targets(spec))
-
-
-def has_trap_action(spec: Spec) -> bool:
-    return any(
-        g["trap"] in ("foreign_email", "over_limit", "out_of_window", "not_eligible")
-        for g in _targets(spec)
-    )
-
-
-CHEATS: dict[str, tuple[dict[str, Any], Callable[[Spec], bool]]] = {
-    "submit at once": (dict(expert=False), lambda s: True),
-    "close every ticket": (dict(before=close_all, expert=False), lambda s: True),
-    "close every ticket, then the expert's work": (dict(before=close_all), lambda s: True),
-    "refund everything, then the expert's work": (dict(before=refund_all), lambda s: True),
-    "escalate everything, then the expert's work": (dict(before=escalate_all), lambda s: True),
-    "the expert's work, then paste every article id": (
-        dict(after=paste_all_articles),
-        lambda s: True,
-    ),
-    'reply "resolved" without acting': (dict(before=reply_resolved, expert=False), lambda s: True),
-    "act before the customer agrees, then the expert's work": (
-        dict(before=act_without_asking),
-        lambda s: any(g["action"] for g in _targets(s)),
-    ),
-    "the obvious action on a policy trap, then the expert's work": (
-        dict(before=obvious_action_on_traps),
-        has_trap_action,
-    ),
-    "perfect fields and reply, no action/escalation/merge": (
-        dict(before=claim_without_acting, expert=False),
-        needs_work,
-    ),
-}
-
-
-@pytest.mark.parametrize("cheat", list(CHEATS))
-def test_cheat_scores_zero_on_every_test_task(env: TicketCloseEnv, cheat: str) -> None:
-    kwargs, applies = CHEATS[cheat]
+@pytest.mark.parametrize("name", ["submit at once", *TicketCloseEnv.cheats])
+def test_cheat_scores_zero_on_every_test_task(env: TicketCloseEnv, name: str) -> None:
+    applies = APPLIES.get(name, lambda spec: True)
     tried = 0
     for task in env._split("test"):
         if not applies(task.spec):
             continue
-        reward, info = play(env, task.task_id, **kwargs)
-        assert reward == 0.0, (cheat, task.task_id, info["reward_components"])
+        if name == "submit at once":
+            out = play_episode(env, lambda: None, options={"task_id": task.task_id})
+        else:
+            out = run_cheat(env, name, task.task_id)
+        assert out["reward"] == 0.0, (name, task.task_id, out["info"]["reward_components"])
         tried += 1
-    assert tried >= 20
+    assert tried >= 40
 
 
 def test_components_say_what_went_wrong(env: TicketCloseEnv) -> None:
     task_id = env.task_ids("test")[0]
-    _, info = play(env, task_id, before=close_all)
-    assert info["reward_components"]["other_tickets_untouched"] == 0.0
-    assert info["reward_components"]["ticket_fields"] == 1.0
-    _, info = play(env, task_id, before=refund_all)
-    assert info["reward_components"]["account_actions"] == 0.0
-    _, info = play(env, task_id, after=paste_all_articles)
-    assert info["reward_components"]["final_replies"] == 0.0
-    assert "not exactly the required ones" in info["verdict"]
+    parts = run_cheat(env, "close every ticket, then the expert's work", task_id)["info"]
+    assert parts["reward_components"]["other_tickets_untouched"] == 0.0
+    assert parts["reward_components"]["ticket_fields"] == 1.0
+    parts = run_cheat(env, "refund everything, then the expert's work", task_id)["info"]
+    assert parts["reward_components"]["account_actions"] == 0.0
+    parts = run_cheat(env, "the expert's work, then paste every article id", task_id)["info"]
+    assert parts["reward_components"]["final_replies"] == 0.0
+    assert "not exactly the required ones" in parts["verdict"]
 
 
 # --- the scripted customer ----------------------------------------------------------------

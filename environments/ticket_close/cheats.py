@@ -1,0 +1,195 @@
+"""Degenerate TicketClose policies that must earn nothing; ``llmgym check`` and the tests run them.
+
+Each takes the unwrapped env and a per-episode memory dict and returns its next action, or
+None when it is done (then it submits). They are stronger adversaries than a model: they read
+the whole database and even the goal, and most of them let the scripted expert do all the
+real work, so the cheat itself is the only thing wrong with the end state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from llmgym.environments.ticket_close.expert import next_expert_action
+from llmgym.parsing import format_tool_call as call
+
+Spec = dict[str, Any]
+Script = Callable[[Any], list[str]]
+CALLS_PER_TURN = 8
+
+
+def _none(env: Any) -> list[str]:
+    return []
+
+
+def scripted(
+    before: Script = _none,
+    expert: bool = True,
+    after: Script = _none,
+    applies: Callable[[Spec], bool] = lambda spec: True,
+) -> Any:
+    """A policy: ``before``'s calls (8 a turn), then the expert until it would submit, then
+    ``after``'s. On a task where the cheat does not ``apply`` it submits at once (so that it
+    never degenerates into the plain expert)."""
+
+    def policy(env: Any, memory: dict[str, Any]) -> str | None:
+        if not applies(env.task.spec):
+            return None
+        if "phase" not in memory:
+            memory["phase"], memory["queue"] = "before", list(before(env))
+        if memory["phase"] == "before" and not memory["queue"]:
+            memory["phase"] = "expert" if expert else "after"
+            memory["queue"] = [] if expert else list(after(env))
+        if memory["phase"] == "expert":
+            action = next_expert_action(env.world, env.task.spec)
+            if '"submit"' not in action:
+                return action
+            memory["phase"], memory["queue"] = "after", list(after(env))
+        turn, memory["queue"] = memory["queue"][:CALLS_PER_TURN], memory["queue"][CALLS_PER_TURN:]
+        return "\n".join(turn) or None
+
+    return policy
+
+
+def _goals(env: Any) -> list[dict[str, Any]]:
+    return env.task.spec["goal"]["tickets"]
+
+
+def close_every_ticket(env: Any) -> list[str]:
+    return [
+        call("set_ticket_fields", ticket_id=t, status="solved", assignee="tier1")
+        for t in env.world.tickets
+    ]
+
+
+def refund_everything(env: Any) -> list[str]:
+    return [
+        call("issue_refund", order_id=o["order_id"])
+        for a in env.world.accounts.values()
+        for o in a["orders"]
+    ]
+
+
+def escalate_everything(env: Any) -> list[str]:
+    teams = ("billing", "engineering", "sales", "security")
+    return [
+        call("escalate_ticket", ticket_id=t, team=team, note="please handle")
+        for t in env.world.tickets
+        for team in teams
+    ]
+
+
+def paste_every_article(env: Any) -> list[str]:
+    every = " ".join(env.world.articles)
+    return [
+        call(
+            "reply_to_customer",
+            ticket_id=g["ticket_id"],
+            message=f"Resolved. See {' '.join(g['order_ids'])} {every}",
+        )
+        for g in _goals(env)
+    ]
+
+
+def reply_resolved(env: Any) -> list[str]:
+    out = []
+    for g in _goals(env):
+        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], message="Resolved."))
+        out.append(call("set_ticket_fields", ticket_id=g["ticket_id"], status="solved"))
+    return out
+
+
+def _act(action: list[Any]) -> str:
+    kind, *args = action
+    if kind == "refund":
+        return call("issue_refund", order_id=args[0])
+    if kind == "reset_password":
+        return call("reset_password", account_id=args[0])
+    return call("extend_licence", account_id=args[0], product=args[1], days=args[2])
+
+
+def act_before_agreement(env: Any) -> list[str]:
+    return [_act(g["action"]) for g in _goals(env) if g["action"]]
+
+
+def obvious_action_on_traps(env: Any) -> list[str]:
+    """On a trapped ticket, what the customer asks for (and agrees to), against policy."""
+    spec, out = env.task.spec, []
+    for g in _goals(env):
+        tid, acc = g["ticket_id"], g["account_id"]
+        if g["trap"] == "foreign_email":
+            naive = ["reset_password", acc]
+        elif g["trap"] in ("over_limit", "out_of_window"):
+            naive = ["refund", g["order_ids"][0]]
+        elif g["trap"] == "not_eligible":
+            accepted = [a for a in spec["customers"]["accepts"][tid] if a[0] == "extend_licence"]
+            naive = ["extend_licence", acc, accepted[0][1], spec["policy"]["extension_days"]]
+        else:
+            continue
+        reference = naive[2] if naive[0] == "extend_licence" else naive[1]
+        out.append(
+            call("propose_resolution", ticket_id=tid, resolution=naive[0], reference=reference)
+        )
+        out.append(_act(naive))
+    return out
+
+
+def claim_without_acting(env: Any) -> list[str]:
+    """Perfect fields and a perfectly cited reply, but no action, escalation or merge."""
+    out = []
+    for g in _goals(env):
+        out.append(
+            call(
+                "set_ticket_fields",
+                ticket_id=g["ticket_id"],
+                status="solved",
+                category=g["category"],
+                priority=g["priority"],
+                assignee="tier1",
+                linked_article=g["article"],
+            )
+        )
+        cite = " ".join([*g["order_ids"], g["article"]])
+        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], message=f"Done: {cite}"))
+    return out
+
+
+def _has_action(spec: Spec) -> bool:
+    return any(g["action"] for g in spec["goal"]["tickets"])
+
+
+def _has_action_trap(spec: Spec) -> bool:
+    traps = ("foreign_email", "over_limit", "out_of_window", "not_eligible")
+    return any(g["trap"] in traps for g in spec["goal"]["tickets"])
+
+
+def _needs_work(spec: Spec) -> bool:
+    return any(g["action"] or g["escalate"] or g["duplicates"] for g in spec["goal"]["tickets"])
+
+
+CHEATS = {
+    "close every ticket": scripted(close_every_ticket, expert=False),
+    "close every ticket, then the expert's work": scripted(close_every_ticket),
+    "refund everything, then the expert's work": scripted(refund_everything),
+    "escalate everything, then the expert's work": scripted(escalate_everything),
+    "the expert's work, then paste every article id": scripted(after=paste_every_article),
+    'reply "resolved" without acting': scripted(reply_resolved, expert=False),
+    "act before the customer agrees, then the expert's work": scripted(
+        act_before_agreement, applies=_has_action
+    ),
+    "the obvious action on a policy trap, then the expert's work": scripted(
+        obvious_action_on_traps, applies=_has_action_trap
+    ),
+    "perfect fields and reply, no action/escalation/merge": scripted(
+        claim_without_acting, expert=False, applies=_needs_work
+    ),
+}
+"""Name -> policy(env, memory); ``llmgym check`` runs each on every test task."""
+
+APPLIES: dict[str, Callable[[Spec], bool]] = {
+    "act before the customer agrees, then the expert's work": _has_action,
+    "the obvious action on a policy trap, then the expert's work": _has_action_trap,
+    "perfect fields and reply, no action/escalation/merge": _needs_work,
+}
+"""On which tasks a cheat is more than submitting at once (the others apply everywhere)."""
