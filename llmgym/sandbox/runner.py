@@ -144,6 +144,7 @@ class Sandbox:
                 problem,
             )
         self._lease: UidLease | None = lease_uid() if os.getuid() == 0 else None
+        self._busy = False
 
     @property
     def uid(self) -> int:
@@ -253,6 +254,26 @@ class Sandbox:
             env: extra environment variables (the host environment is never passed).
             limits: override this sandbox's limits for one call.
         """
+        if self._busy:
+            raise RuntimeError(
+                "this Sandbox is already running a command (its sweep would kill the other "
+                "command's processes): use one Sandbox per concurrent worker"
+            )
+        self._busy = True
+        try:
+            return await self._arun(command, workdir, ro_binds=ro_binds, env=env, limits=limits)
+        finally:
+            self._busy = False
+
+    async def _arun(
+        self,
+        command: str | Sequence[str],
+        workdir: str | os.PathLike[str],
+        *,
+        ro_binds: Mapping[str, str] | None,
+        env: Mapping[str, str] | None,
+        limits: SandboxLimits | None,
+    ) -> SandboxResult:
         lim = limits or self.limits
         argv = ["/bin/sh", "-c", command] if isinstance(command, str) else list(command)
         workdir = Path(workdir).resolve()

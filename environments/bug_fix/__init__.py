@@ -1,0 +1,1 @@
+"""BugFix: repair a small Python project, graded by hidden tests in a sandbox."""

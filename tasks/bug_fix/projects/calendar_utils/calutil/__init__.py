@@ -1,0 +1,1 @@
+"""Small calendar helpers: month arithmetic, business days, ISO-like parsing."""

@@ -1,0 +1,1 @@
+"""Parsers for small text formats: CSV lines, INI files and URL query strings."""

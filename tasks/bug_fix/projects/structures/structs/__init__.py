@@ -1,0 +1,1 @@
+"""Small data structures: an LRU cache, a ring buffer and interval sets."""

@@ -1,0 +1,1 @@
+"""Text utilities: slugs, case conversion, wrapping and truncation."""
