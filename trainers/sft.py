@@ -93,6 +93,7 @@ def sft_train(
 ) -> list[float]:
     """Cross-entropy (mean over assistant tokens of each batch); returns the loss per step."""
     import torch
+
     from llmgym.trainers.grpo.policy import token_logprobs
 
     params = [p for p in model.parameters() if p.requires_grad]
@@ -163,11 +164,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """``llmgym sft``: play the expert, fine-tune, save a plain model folder to ``--out``."""
     import torch
-    from llmgym.trainers.grpo.policy import export_weights, load_policy
     from transformers import AutoTokenizer
 
     from llmgym.engines.base import configure_cpu_threads
     from llmgym.models import resolve_model
+    from llmgym.trainers.grpo.policy import export_weights, load_policy
 
     configure_cpu_threads(args.threads)
     torch.manual_seed(args.seed)

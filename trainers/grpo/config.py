@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from llmgym.trainers.grpo.losses import LOSS_VARIANTS, LossVariant
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from llmgym.trainers.grpo.losses import LOSS_VARIANTS, LossVariant
 
 
 class ConfigError(ValueError):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import inspect
 import json
 import logging
 import statistics
@@ -21,12 +22,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
 from llmgym.trainers.grpo.advantages import group_advantages, group_ids_to_index
 from llmgym.trainers.grpo.config import GRPOConfig
-from llmgym.trainers.grpo.policy import export_weights
+from llmgym.trainers.grpo.policy import export_weights, merged_state_dict
 from llmgym.trainers.grpo.step import StepStats, build_batch, train_step
-
 from llmgym.trajectory import Trajectory
 
 logger = logging.getLogger(__name__)
@@ -162,10 +163,18 @@ def update(config, model, optimizer, trajs: list[Trajectory], ref_model=None) ->
 
 
 async def sync_weights(model: Any, engine: Any, out: Path, tokenizer: Any = None) -> float:
-    """Export merged weights and load them into the engine in place; returns seconds."""
+    """Push the merged weights into the engine in place; returns seconds.
+
+    In-process engines (transformers) take the tensors directly (``load_state_dict``);
+    others (vLLM) reload a saved folder (``load_weights``, sync or async).
+    """
     start = time.perf_counter()
-    folder = export_weights(model, out / "weights_sync", tokenizer)
-    await engine.load_weights(folder)
+    if hasattr(engine, "load_state_dict"):
+        engine.load_state_dict(merged_state_dict(model))
+    else:
+        done = engine.load_weights(export_weights(model, out / "weights_sync", tokenizer))
+        if inspect.isawaitable(done):
+            await done
     return time.perf_counter() - start
 
 

@@ -14,10 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import torch
+
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.losses import BatchNormaliser, policy_loss
 from llmgym.trainers.grpo.policy import token_logprobs
-
 from llmgym.trajectory import Trajectory
 
 
