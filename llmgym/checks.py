@@ -157,7 +157,7 @@ def check_split(env: LLMEnv, train_seeds: int) -> str:
 
 @_check(
     "gymnasium check_env",
-    "read the Gymnasium message above; the usual cause is reset() not calling super().reset(seed=seed) or randomness not taken from self.np_random",
+    "the detail is Gymnasium's own message; the usual cause is reset() not calling super().reset(seed=seed) or randomness not taken from self.np_random",
 )
 def check_gymnasium(env_id: str) -> str:
     env = make_unwrapped(env_id)
@@ -294,7 +294,7 @@ def check_async(env_id: str) -> str:
         return out
 
     assert gym.utils.env_checker.data_equivalence(sync["transitions"], asyncio.run(run())), (
-        "astep and step disagree"
+        "the same seed and actions gave different transitions through astep and step (if the determinism check fails too, fix that first)"
     )
     sync_env.close()
     async_env.close()

@@ -142,10 +142,23 @@ def cmd_freeze(args: argparse.Namespace) -> int:
 
     env = gym.make(args.env_id).unwrapped
     tasks = make_test_split(env.generate_task, env.difficulties, args.count)
-    path, sha = write_split(env.task_family, "test", tasks)
+    path, sha = write_split(env.task_family, "test", tasks, package=env.task_data_package)
     print(
         f"wrote {len(tasks)} tasks to {path}\nsha256 {sha}\n"
         f"Record it in {type(env).__name__}.test_split_sha256 (and bump the id's version if the env already shipped)."
+    )
+    return 0
+
+
+def cmd_new_env(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from llmgym.scaffold import create_env, snake_case
+
+    root = create_env(args.name, Path(args.dir))
+    env_id = f"{snake_case(args.name)}/{args.name}-v0"
+    print(
+        f"wrote {root}\nNext:\n  pip install -e {root}\n  llmgym check {env_id}\n  python -m pytest {root / 'tests'}"
     )
     return 0
 
@@ -191,6 +204,13 @@ def build_parser() -> argparse.ArgumentParser:
     freeze.add_argument("--count", type=int, default=100)
     freeze.set_defaults(func=cmd_freeze)
 
+    new_env = sub.add_parser(
+        "new-env", help="(contributors) write a working environment package to start from"
+    )
+    new_env.add_argument("name", help="CamelCase name, e.g. ShelfSort")
+    new_env.add_argument("--dir", default=".", help="where to write the package folder")
+    new_env.set_defaults(func=cmd_new_env)
+
     for _name, module in PLUGGED:
         try:
             importlib.import_module(module).add_parser(sub)
@@ -212,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except (ValueError, FileNotFoundError, TypeError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError, TypeError) as exc:
         print(f"llmgym {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

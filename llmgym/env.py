@@ -89,7 +89,10 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
 
     # --- set by every subclass -------------------------------------------------------------
     task_family: ClassVar[str]
-    """Folder under ``tasks/`` holding the fixed splits."""
+    """Folder holding the fixed splits, inside ``task_data_package``."""
+    task_data_package: ClassVar[str] = "llmgym.task_data"
+    """Importable package whose ``<task_family>/test.jsonl`` is the test split (``tasks/`` for
+    bundled envs; a third-party env names a package of its own)."""
     description: ClassVar[str] = ""
     """One line shown by ``llmgym list``."""
     test_split_sha256: ClassVar[str | None] = None
@@ -176,7 +179,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
             raise ValueError(
                 f"only the 'test' split is a fixed file; train tasks are generated, got {split!r}"
             )
-        return load_split(self.task_family, split, self.test_split_sha256)
+        return load_split(self.task_family, split, self.test_split_sha256, self.task_data_package)
 
     def _test_fingerprints(self) -> frozenset[str]:
         cached = getattr(type(self), "_fingerprints_cache", None)

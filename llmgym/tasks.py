@@ -56,9 +56,12 @@ def parse_train_task_id(task_id: str) -> tuple[str, int] | None:
     return None
 
 
-def split_path(family: str, split: str) -> Path:
-    """Where a family's fixed split lives (inside the installed package data)."""
-    return Path(str(resources.files("llmgym.task_data") / family / f"{split}.jsonl"))
+BUNDLED_TASK_DATA = "llmgym.task_data"
+
+
+def split_path(family: str, split: str, package: str = BUNDLED_TASK_DATA) -> Path:
+    """Where a family's fixed split lives: ``<package>/<family>/<split>.jsonl`` (package data)."""
+    return Path(str(resources.files(package) / family / f"{split}.jsonl"))
 
 
 def file_sha256(path: Path) -> str:
@@ -66,9 +69,11 @@ def file_sha256(path: Path) -> str:
 
 
 @cache
-def load_split(family: str, split: str, expected_sha256: str | None) -> tuple[Task, ...]:
+def load_split(
+    family: str, split: str, expected_sha256: str | None, package: str = BUNDLED_TASK_DATA
+) -> tuple[Task, ...]:
     """Load a family's fixed split, checking its hash against the one the environment records."""
-    path = split_path(family, split)
+    path = split_path(family, split, package)
     if not path.exists():
         raise FileNotFoundError(
             f"no {split} split for {family!r}: expected {path}. Freeze one with "
@@ -96,10 +101,14 @@ def read_split(path: Path, expected_sha256: str | None) -> tuple[Task, ...]:
 
 
 def write_split(
-    family: str, split: str, tasks: list[Task], root: Path | None = None
+    family: str,
+    split: str,
+    tasks: list[Task],
+    root: Path | None = None,
+    package: str = BUNDLED_TASK_DATA,
 ) -> tuple[Path, str]:
     """Write a split as JSONL (one task per line, stable key order); return (path, sha256)."""
-    path = (root / family / f"{split}.jsonl") if root else split_path(family, split)
+    path = (root / family / f"{split}.jsonl") if root else split_path(family, split, package)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("".join(t.model_dump_json() + "\n" for t in tasks))
     return path, file_sha256(path)

@@ -1,0 +1,1 @@
+"""Templates that `llmgym new-env` fills in (package data, not code)."""

@@ -1,0 +1,1 @@
+"""The files of a new environment package, with ${placeholders}."""
