@@ -100,17 +100,14 @@ def run_ours(args, model_path: str, engine_kind: str) -> tuple[float, float]:
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     eos = tokenizer.convert_tokens_to_ids("<|im_end|>")
-    tasks = [
-        PromptTask(
-            str(i),
-            tuple(
-                tokenizer.apply_chat_template(
-                    prompt_messages(i), add_generation_prompt=True, tokenize=True, return_dict=False
-                )
-            ),
-        )  # fmt: skip
-        for i in range(len(CITIES))
-    ]
+
+    def prompt_ids(i: int) -> tuple[int, ...]:
+        ids = tokenizer.apply_chat_template(
+            prompt_messages(i), add_generation_prompt=True, tokenize=True, return_dict=False
+        )
+        return tuple(ids)
+
+    tasks = [PromptTask(str(i), prompt_ids(i)) for i in range(len(CITIES))]
     config = GRPOConfig(
         out=tempfile.mkdtemp(prefix=f"ours-{engine_kind}-"), steps=args.steps,
         group_size=args.group_size, groups_per_step=args.prompts_per_step,
