@@ -30,3 +30,13 @@ def test_train_ids_round_trip():
     assert parse_train_task_id("train-hard-42") == ("hard", 42)
     assert parse_train_task_id("test-0001") is None
     assert parse_train_task_id("train-x-y") is None
+
+
+def test_max_matching_finds_the_pairing_greedy_misses():
+    from llmgym.matching import max_matching
+
+    # slot 0 fits items 0 and 1, slot 1 fits item 0 only: greedy 0->0 leaves slot 1 unmatched
+    fits = {(0, 0), (1, 0), (0, 1)}
+    assert max_matching([0, 1], [0, 1], lambda item, slot: (item, slot) in fits) == 2
+    assert max_matching([0, 1], [0], lambda item, slot: True) == 1
+    assert max_matching([], [0], lambda item, slot: True) == 0

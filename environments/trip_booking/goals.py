@@ -50,19 +50,3 @@ def hotel_booking_fits(res: Reservation, hotel: Hotel, slot: dict[str, Any]) -> 
         and res.payment_id == slot["payment_id"]
         and hotel_fits(hotel, slot)
     )
-
-
-def max_matching(slots: list[Any], items: list[Any], fits: Any) -> int:
-    """Size of a maximum one-to-one matching of slots to items under ``fits`` (tiny inputs)."""
-    match: dict[int, int] = {}
-
-    def augment(s: int, seen: set[int]) -> bool:
-        for i, item in enumerate(items):
-            if i not in seen and fits(item, slots[s]):
-                seen.add(i)
-                if i not in match or augment(match[i], seen):
-                    match[i] = s
-                    return True
-        return False
-
-    return sum(augment(s, set()) for s in range(len(slots)))

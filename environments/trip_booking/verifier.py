@@ -15,9 +15,9 @@ from llmgym.env import Verdict
 from llmgym.environments.trip_booking.goals import (
     flight_booking_fits,
     hotel_booking_fits,
-    max_matching,
 )
 from llmgym.environments.trip_booking.world import TravelWorld
+from llmgym.matching import max_matching
 
 
 def verify_bookings(world: TravelWorld, spec: dict[str, Any]) -> Verdict:
