@@ -49,6 +49,10 @@ class TicketCloseEnv(LLMEnv):
 
     world: HelpdeskWorld
 
+    def __init__(self, *, max_turns: int = 50, **kwargs: Any):
+        # a hard task takes a careful one-call-a-turn agent about 40 turns (reference_agent.py)
+        super().__init__(max_turns=max_turns, **kwargs)
+
     def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
         return generate_ticket_task(seed, difficulty)
 

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from llmgym.tools import ToolError, tool
 from llmgym.users import Fact, ScriptedUser
 
+QueueStatus = Literal["open", "pending", "escalated", "solved", "merged", "all"]
 Resolution = Literal["refund", "reset_password", "extend_licence", "escalate", "workaround"]
 STOPWORDS = frozenset({"the", "and", "for", "with", "how", "what", "from", "about", "can"})
 
@@ -107,7 +108,7 @@ class HelpdeskWorld:
 
     # --- read-only tools --------------------------------------------------------------------
     @tool
-    def list_tickets(self, status: str = "open") -> list[dict[str, Any]]:
+    def list_tickets(self, status: QueueStatus = "open") -> list[dict[str, Any]]:
         """List the queue's tickets with the given status (oldest first).
 
         Args:

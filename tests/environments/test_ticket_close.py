@@ -17,6 +17,7 @@ from llmgym.checks import play_episode
 from llmgym.environments.ticket_close.cheats import APPLIES
 from llmgym.environments.ticket_close.env import TicketCloseEnv
 from llmgym.environments.ticket_close.generator import generate_ticket_task
+from llmgym.environments.ticket_close.reference_agent import ReferenceAgent
 from llmgym.parsing import format_tool_call
 from llmgym.tasks import file_sha256, split_path
 
@@ -60,6 +61,15 @@ def test_expert_solves_train_tasks(env: TicketCloseEnv, difficulty: str) -> None
     for seed in range(200):
         reward, info, _ = run_expert(env, {"task_id": f"train-{difficulty}-{seed}"})
         assert reward == 1.0, (difficulty, seed, info["verdict"])
+
+
+def test_a_goal_blind_agent_solves_every_test_task(env: TicketCloseEnv) -> None:
+    """The end state the verifier wants follows from what an agent can see (well-posedness)."""
+    for task_id in env.task_ids("test"):
+        obs, _ = env.reset(seed=0, options={"task_id": task_id})
+        agent = ReferenceAgent(env)
+        assert agent.play(obs) == 1.0, (task_id, agent.info.get("verdict"))
+        assert env.turn <= env.max_turns
 
 
 def test_difficulty_changes_the_work(env: TicketCloseEnv) -> None:
