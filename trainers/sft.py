@@ -8,14 +8,12 @@ system, user and tool tokens) teaches the call format, after which GRPO improves
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
 import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -54,29 +52,31 @@ def expert_conversations(
 
 
 def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> SFTExample:
-    """Render with the chat template; mask = the assistant turns' characters (content + eos).
+    """Tokens exactly as the rollout collector builds them, mask 1 on assistant turns.
 
-    Each assistant turn ends at the end-of-turn token the engine stops on, so the model learns
-    to stop; template text before the content (``<|im_start|>assistant\\n``) is not trained on.
+    The first prompt, each assistant turn (its text + the eos token the engine stops on) and
+    each environment delta are tokenized separately with ``llmgym.chat.ChatFormat``, as during
+    rollouts, so SFT trains on the very token layout GRPO will sample in.
     """
-    text = tokenizer.apply_chat_template(list(messages), tokenize=False)
-    eos = tokenizer.eos_token or ""
-    spans, cursor = [], 0
-    for message in messages:
+    from llmgym.chat import ChatFormat
+
+    chat = ChatFormat(tokenizer)
+    tokens: list[int] = []
+    mask: list[int] = []
+    first = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
+    context = chat.prompt_ids(messages[:first])
+    pending: list[dict[str, Any]] = []
+    for message in messages[first:]:
         if message["role"] != "assistant":
+            pending.append(message)
             continue
-        start = text.index(message["content"], cursor)
-        end = start + len(message["content"])
-        if text.startswith(eos, end):
-            end += len(eos)
-        spans.append((start, end))
-        cursor = end
-    encoded = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    mask = [
-        int(any(s <= a and b <= e for s, e in spans) and b > a)
-        for a, b in encoded["offset_mapping"]
-    ]
-    return SFTExample(tokens=list(encoded["input_ids"]), loss_mask=mask)
+        if pending:
+            context = chat.delta_ids(pending, after_eos=True)
+            pending = []
+        completion = chat.encode(message["content"]) + list(chat.eos_token_ids)
+        tokens += context + completion
+        mask += [0] * len(context) + [1] * len(completion)
+    return SFTExample(tokens=tokens, loss_mask=mask)
 
 
 def sft_train(
@@ -138,55 +138,3 @@ def sft_train(
                 time.perf_counter() - start,
             )  # fmt: skip
     return losses
-
-
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Register ``llmgym sft``."""
-    p = subparsers.add_parser(
-        "sft", help="SFT warm-start on scripted-expert trajectories (assistant tokens only)"
-    )
-    p.add_argument("--env", default="llmgym/TripBooking-v0", help="environment id")
-    p.add_argument("--model", default=None, help="model folder (default: bundled SmolLM2-135M)")
-    p.add_argument("--out", required=True, help="folder to save the fine-tuned model to")
-    p.add_argument("--episodes", type=int, default=64, help="expert episodes to train on")
-    p.add_argument("--difficulty", default="easy", help="difficulty of the training tasks")
-    p.add_argument("--epochs", type=float, default=2.0, help="passes over the episodes")
-    p.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate")
-    p.add_argument("--batch-size", type=int, default=8, help="episodes per optimizer step")
-    p.add_argument("--micro-batch-size", type=int, default=2, help="episodes per forward pass")
-    p.add_argument("--lora-rank", type=int, default=0, help="LoRA rank (0 = full fine-tune)")
-    p.add_argument("--seed", type=int, default=0, help="seed of tasks and shuffling")
-    p.add_argument("--threads", type=int, default=None, help="torch threads")
-    p.set_defaults(func=run)
-    return p
-
-
-def run(args: argparse.Namespace) -> int:
-    """``llmgym sft``: play the expert, fine-tune, save a plain model folder to ``--out``."""
-    import torch
-    from transformers import AutoTokenizer
-
-    from llmgym.engines.base import configure_cpu_threads
-    from llmgym.models import resolve_model
-    from llmgym.trainers.grpo.policy import export_weights, load_policy
-
-    configure_cpu_threads(args.threads)
-    torch.manual_seed(args.seed)
-    path = resolve_model(args.model)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    conversations = expert_conversations(
-        args.env, args.episodes, seed=args.seed, options={"difficulty": args.difficulty}
-    )
-    examples = [tokenize_conversation(tokenizer, c) for c in conversations]
-    logger.info(
-        "%d expert episodes, %d tokens, %d trained tokens", len(examples),
-        sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),
-    )  # fmt: skip
-    model = load_policy(path, lora_rank=args.lora_rank)
-    losses = sft_train(
-        model, examples, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
-        micro_batch_size=args.micro_batch_size, seed=args.seed,
-    )  # fmt: skip
-    export_weights(model, Path(args.out), tokenizer)
-    print(f"SFT: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; saved {args.out}")
-    return 0

@@ -70,11 +70,13 @@ async def train(
     evaluate: Evaluate | None = None,
     tokenizer: Any = None,
     resume: bool = False,
+    on_record: Callable[[dict[str, Any]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Run ``config.steps`` GRPO steps; metrics go to ``config.out/metrics.jsonl``.
 
     ``engine`` needs ``model_version`` and ``async load_weights(folder) -> seconds``;
-    ``collect`` plays one step's groups on it. Returns the metric records of this call.
+    ``collect`` plays one step's groups on it; ``on_record`` sees each step's metrics (for a
+    progress bar). Returns the metric records of this call.
     """
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,6 +126,8 @@ async def train(
             save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(step + 1, step + 1))
         write_record(metrics_path, record, writer)
         records.append(record)
+        if on_record is not None:
+            on_record(record)
         logger.info(
             "step %d reward %.3f success %.2f gen %.1fs train %.1fs sync %.2fs", step + 1,
             record["reward_mean"], record["success"], gen_s, record["train_s"], record["sync_s"],
