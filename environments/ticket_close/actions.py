@@ -114,6 +114,7 @@ class HelpdeskActions:
         if ticket.status == "escalated" and ticket.assignee == team:
             raise ToolError(f"{ticket.ticket_id} is already escalated to {team}")
         ticket.status, ticket.assignee = "escalated", team
+        ticket.log("note", f"Escalated to {team}: {note}")
         self.world.escalations.append((ticket.ticket_id, team))
         return f"{ticket.ticket_id} escalated to {team}."
 
@@ -129,6 +130,7 @@ class HelpdeskActions:
         if duplicate is keep:
             raise ToolError("a ticket cannot be merged into itself")
         duplicate.status, duplicate.merged_into = "merged", keep.ticket_id
+        keep.log("note", f"{duplicate.ticket_id} merged into this ticket: {duplicate.body}")
         self.world.merges.append((duplicate.ticket_id, keep.ticket_id))
         return f"{duplicate.ticket_id} merged into {keep.ticket_id}."
 
@@ -143,7 +145,7 @@ class HelpdeskActions:
         ticket = self._live(ticket_id)
         if not message.strip():
             raise ToolError("the reply is empty; write the message to send")
-        ticket.replies.append(message)
+        ticket.log("agent", message)
         return f"Reply sent on {ticket.ticket_id}."
 
     @tool

@@ -43,7 +43,7 @@ class TicketCloseEnv(LLMEnv):
 
     task_family = "ticket_close"
     description = "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer."
-    test_split_sha256 = "9cda92c7c997df6548a02dc4e8c95dba407247bbd7ca08b8c34032866d03243f"
+    test_split_sha256 = "9f6c8cc866a4ff78284e1ca7624990920b5ddd5f31ee28a5a7a45aa357ef8a75"
 
     cheats = CHEATS
 

@@ -305,6 +305,22 @@ def _finish(
         ticket["ticket_id"] = renumber[ticket["ticket_id"]]
         created = NOW - timedelta(minutes=ticket.pop("minutes_ago"))
         ticket["created"] = created.strftime("%Y-%m-%d %H:%M")
+        ticket["history"] = [
+            {"at": ticket["created"], "by": "customer", "text": ticket["body"]},
+            {
+                "at": ticket["created"],
+                "by": "system",
+                "text": f"Received by email from {ticket['requester_email']}; auto-reply sent.",
+            },
+        ]
+        if NOW - created > timedelta(hours=20):
+            ticket["history"].append(
+                {
+                    "at": (created + timedelta(hours=20)).strftime("%Y-%m-%d %H:%M"),
+                    "by": "system",
+                    "text": "Reminder to the queue: no agent has replied yet.",
+                }
+            )
     plans = {a["account_id"]: a["plan"] for a in b.accounts}
     tickets = {t["ticket_id"]: t for t in b.tickets}
     for goal in goals:

@@ -71,8 +71,7 @@ def verify_tickets(world: HelpdeskWorld, spec: dict[str, Any]) -> Verdict:
     touched = [
         t["ticket_id"]
         for t in spec["db"]["tickets"]
-        if t["ticket_id"] not in targets
-        and asdict(world.tickets[t["ticket_id"]]) != {**t, "replies": []}
+        if t["ticket_id"] not in targets and asdict(world.tickets[t["ticket_id"]]) != t
     ]
     if touched:
         problems.append(f"tickets outside the task were changed: {touched}")

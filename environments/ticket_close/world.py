@@ -36,7 +36,16 @@ class Ticket:
     assignee: str | None
     linked_article: str | None
     merged_into: str | None
-    replies: list[str] = field(default_factory=list)
+    history: list[dict[str, str]]
+    """What happened on the ticket, oldest first: {"at", "by": "customer"|"system"|"agent"|"note", "text"}."""
+
+    @property
+    def replies(self) -> list[str]:
+        """The agent's replies to the customer, oldest first."""
+        return [h["text"] for h in self.history if h["by"] == "agent"]
+
+    def log(self, by: str, text: str) -> None:
+        self.history.append({"at": "now", "by": by, "text": text})
 
     def summary(self) -> dict[str, Any]:
         keys = ("ticket_id", "customer", "subject", "product", "severity", "status", "created")
@@ -76,7 +85,10 @@ class HelpdeskWorld:
         facts = spec["customers"]["facts"]
         return cls(
             today=spec["today"],
-            tickets={t["ticket_id"]: Ticket(**t) for t in db["tickets"]},
+            tickets={
+                t["ticket_id"]: Ticket(**{**t, "history": [dict(h) for h in t["history"]]})
+                for t in db["tickets"]
+            },
             accounts=accounts,
             articles={a["article_id"]: dict(a) for a in db["articles"]},
             customers={
@@ -138,7 +150,7 @@ class HelpdeskWorld:
 
     @tool
     def read_ticket(self, ticket_id: str) -> dict[str, Any]:
-        """Show a ticket in full: requester, account, product, severity, SLA, fields and replies.
+        """Show a ticket in full: requester, account, product, severity, SLA, fields and history.
 
         Args:
             ticket_id: the ticket, e.g. "TCK-12345".
