@@ -1,0 +1,63 @@
+"""``llmgym train`` end to end on TripBooking with a tiny random model and the real tokenizer."""
+
+import json
+
+import pytest
+import torch
+
+from llmgym.trainers.grpo.config import ConfigError, load_config
+
+
+@pytest.fixture(scope="module")
+def tiny_model_dir(tmp_path_factory):
+    """A random 1-layer Llama with SmolLM2's tokenizer (so the chat template is real)."""
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    from llmgym.models import resolve_model
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(None))
+    except ModuleNotFoundError as exc:
+        pytest.skip(str(exc))
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=16, intermediate_size=32, num_hidden_layers=1,
+        num_attention_heads=2, num_key_value_heads=1, max_position_embeddings=4096,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    folder = tmp_path_factory.mktemp("tiny")
+    LlamaForCausalLM(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return folder
+
+
+def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_path):
+    from llmgym.cli import main
+
+    out = tmp_path / "run"
+    config = tmp_path / "config.yaml"
+    config.write_text(f"model: {tiny_model_dir}\nengine: hf\ngroup_size: 2\ngroups_per_step: 2\n")
+    code = main([
+        "train", "--config", str(config), "--steps", "2", "--out", str(out),
+        "--max-new-tokens", "4", "--max-trajectory-tokens", "900", "--eval-every", "2",
+        "--eval-episodes", "2", "--torch-threads", "1", "--learning-rate", "1e-3",
+    ])  # fmt: skip
+    assert code == 0
+    records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [1, 2]
+    assert records[0]["episodes"] == 4 and records[0]["failed_episodes"] == 0
+    assert "eval_success" in records[1] and "eval_success" not in records[0]
+    assert (out / "checkpoint" / "state.pt").is_file()
+    assert (out / "reward_curve.png").is_file()
+
+
+def test_bad_config_file_names_the_field_and_the_fix(tmp_path):
+    path = tmp_path / "bad.yaml"
+    path.write_text("group_size: 1\nlearning_rat: 0.1\n")
+    with pytest.raises(ConfigError) as err:
+        load_config(path)
+    message = str(err.value)
+    assert "group_size: got 1" in message and "greater than or equal to 2" in message
+    assert "learning_rat: unknown field" in message and "learning_rate" in message
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "missing.yaml")
