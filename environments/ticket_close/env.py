@@ -39,7 +39,23 @@ How to handle a ticket:
 
 
 class TicketCloseEnv(LLMEnv):
-    """Resolve helpdesk tickets by policy: act, escalate, merge, set fields, reply."""
+    """Resolve helpdesk tickets by policy: act, escalate, merge, set fields, reply.
+
+    Each task is a queue of tickets (customer, product, severity, SLA, history), customer
+    accounts (plan, licences, orders), a knowledge base with archived and near-duplicate
+    articles, and a scripted customer per account who answers from a hidden profile and
+    accepts or rejects proposals. The lead names the tickets to handle (hard: every ticket of
+    one customer). Difficulty: easy = one ticket, one action, no traps; medium = hidden facts,
+    a duplicate ticket to merge, a policy trap half the time; hard = two tickets of one
+    customer, at least one trap, a duplicate, and another customer's ticket about the same
+    issue in the queue.
+
+    Reward on submit is 1.0 only if every part of ``info["reward_components"]`` is 1.0:
+    ``ticket_fields`` (status, category, priority, assignee, linked article), ``final_replies``
+    (the last reply cites exactly the required order and article ids), ``account_actions``
+    (exactly the refunds, resets and extensions policy allows), ``customer_agreed`` (each one
+    agreed first), ``escalations``, ``merges`` and ``other_tickets_untouched``.
+    """
 
     task_family = "ticket_close"
     description = "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer."

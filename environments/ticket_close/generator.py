@@ -139,6 +139,7 @@ def _issue(
     licence = b.pick(account["licences"])
     product = licence["product"]
     goal: dict[str, Any] = {"kind": kind, "trap": trap, "order_ids": [], "action": None}
+    shown_product = None  # what the ticket's product field says, when not the product itself
     if kind == "password":
         if trap == "foreign_email":
             subject, body = (
@@ -198,7 +199,7 @@ def _issue(
             "procurement renews the contract?",
         )
         if hidden:
-            product_shown = ""
+            shown_product = ""
             b.fact(
                 account,
                 "product",
@@ -230,9 +231,8 @@ def _issue(
         )
         goal.update(article=kb.known_issue[product], escalate="engineering" if trap else None)
         accepts = [["workaround", kb.known_issue[product]], ["escalate", "engineering"]]
-    ticket = b.ticket(account, product, subject, body, age)
-    if kind == "licence" and hidden:
-        ticket["product"] = product_shown
+    shown = product if shown_product is None else shown_product
+    ticket = b.ticket(account, shown, subject, body, age)
     if kind == "password" and trap == "foreign_email":
         ticket["requester_email"] = (
             f"{account['name'].split()[0].lower()}{int(b.rng.integers(10, 99))}@freemail.example"
