@@ -132,17 +132,18 @@ async def build_project(folder: Path, runner: Runner) -> tuple[Project, list[dic
     return project, singles + combos
 
 
-async def build(workers: int) -> None:
-    runner = Runner(workers)
-    try:
-        folders = sorted(p for p in (DATA_DIR / "projects").iterdir() if p.is_dir())
-        built = [await build_project(folder, runner) for folder in folders]
-    finally:
-        runner.close()
-    bundle = {p.name: p.model_dump(mode="json") for p, _ in built}
-    (DATA_DIR / "projects.json").write_text(json.dumps(bundle, indent=1, sort_keys=True) + "\n")
-    catalog = [e for _, entries in built for e in entries]
-    (DATA_DIR / "mutants.json").write_text(json.dumps(catalog, indent=1) + "\n")
+async def build(workers: int, split_only: bool = False) -> None:
+    if not split_only:
+        runner = Runner(workers)
+        try:
+            folders = sorted(p for p in (DATA_DIR / "projects").iterdir() if p.is_dir())
+            built = [await build_project(folder, runner) for folder in folders]
+        finally:
+            runner.close()
+        bundle = {p.name: p.model_dump(mode="json") for p, _ in built}
+        (DATA_DIR / "projects.json").write_text(json.dumps(bundle, indent=1, sort_keys=True) + "\n")
+        catalog = [e for _, entries in built for e in entries]
+        (DATA_DIR / "mutants.json").write_text(json.dumps(catalog, indent=1) + "\n")
     from llmgym.environments.bug_fix import generator, projects
 
     projects.load_projects.cache_clear()
@@ -150,16 +151,17 @@ async def build(workers: int) -> None:
     tasks = make_test_split(generator.generate_bug_task, generator.DIFFICULTIES, TEST_SPLIT_SIZE)
     path, sha = write_split("bug_fix", "test", tasks, root=DATA_DIR.parent)
     counts = {d: len(v) for d, v in generator.entries_by_difficulty().items()}
-    print(f"catalog: {len(catalog)} confirmed bugs {counts}")
+    print(f"catalog: {sum(counts.values())} confirmed bugs {counts}")
     print(f"wrote {path} ({len(tasks)} tasks), sha256 {sha}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--split-only", action="store_true", help="only rewrite test.jsonl")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    asyncio.run(build(args.workers))
+    asyncio.run(build(args.workers, args.split_only))
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
-from llmgym.environments.bug_fix.mutations import Mutation
+from llmgym.environments.bug_fix.mutations import Mutation, hash_text
 from llmgym.environments.bug_fix.projects import load_projects
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -102,13 +102,17 @@ def generate_bug_task(
         "project": entry.project,
         "project_sha256": project.sha256,
         "mutations": [dict(m) for m in entry.mutations],
-        "issue": write_issue(entry, rng),
+        "issue": write_issue(entry),
         "catalog_key": entry.key,
     }
 
 
-def write_issue(entry: CatalogEntry, rng: np.random.Generator) -> str:
-    """A user's bug report: what they expected (test docstrings) and what they saw."""
+def write_issue(entry: CatalogEntry) -> str:
+    """A user's bug report: what they expected (test docstrings) and what they saw.
+
+    The wording depends on the bug only, so one bug is one task spec whatever the seed.
+    """
+    rng = np.random.default_rng(hash_text(entry.key))
     project = load_projects()[entry.project]
     package = project.source_files[0].split("/")[0]
     symptoms = []

@@ -1,0 +1,187 @@
+"""The agent's world in BugFix: its copy of the project and the tools that act on it.
+
+File tools run on the host but only inside the work tree (paths are resolved and must stay
+inside it; symlinks the agent planted are never followed out). ``run`` and ``run_tests``
+execute in the sandbox, where the tree is mounted at ``/work``; every process they start is
+gone when the call returns. After each command the tree is held to a disk quota.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits, SandboxResult
+from llmgym.tools import ToolError, tool
+
+MAX_WRITE_CHARS = 200_000
+MAX_LISTED_FILES = 300
+DISK_QUOTA_BYTES = 64 << 20
+SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
+COMMAND_LIMITS = SandboxLimits(wall_seconds=30, cpu_seconds=20, output_bytes=6_000)
+
+
+class Workspace:
+    """A project checked out in a private temp dir, with the agent's tools."""
+
+    def __init__(
+        self, files: dict[str, str], sandbox: Sandbox, limits: SandboxLimits = COMMAND_LIMITS
+    ):
+        self.sandbox = sandbox
+        self.limits = limits
+        self._root = Path(tempfile.mkdtemp(prefix="llmgym-bugfix-"))
+        self.tree = self._root / "repo"
+        self.original_paths = frozenset(files)
+        for rel, text in files.items():
+            path = self.tree / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        sandbox.adopt(self.tree)
+        self.reads: set[str] = set()
+        self.tests_run_since_change = False
+
+    def close(self) -> None:
+        if self._root.exists():
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    # --- path safety --------------------------------------------------------------------
+    def resolve(self, path: str) -> Path:
+        """Map an agent path (relative, or absolute under /work) to a host path in the tree."""
+        if not path or "\x00" in path:
+            raise ToolError(f"invalid path {path!r}")
+        if path == SANDBOX_WORKDIR or path.startswith(SANDBOX_WORKDIR + "/"):
+            path = path[len(SANDBOX_WORKDIR) :].lstrip("/") or "."
+        if os.path.isabs(path):
+            raise ToolError(f"path {path!r} is outside the project: use a path relative to it")
+        root = os.path.realpath(self.tree)
+        full = os.path.realpath(os.path.join(root, path))
+        if full != root and not full.startswith(root + os.sep):
+            raise ToolError(f"path {path!r} is outside the project")
+        return Path(full)
+
+    def _rel(self, path: Path) -> str:
+        return path.relative_to(os.path.realpath(self.tree)).as_posix()
+
+    # --- tools --------------------------------------------------------------------------
+    @tool
+    def list_files(self) -> str:
+        """List the project's files (relative paths)."""
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self.tree):
+            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
+            for name in sorted(filenames):
+                out.append(Path(dirpath, name).relative_to(self.tree).as_posix())
+        if len(out) > MAX_LISTED_FILES:
+            return (
+                "\n".join(out[:MAX_LISTED_FILES])
+                + f"\n[... {len(out) - MAX_LISTED_FILES} more files]"
+            )
+        return "\n".join(out) or "(no files)"
+
+    @tool
+    def read_file(self, path: str) -> str:
+        """Read a text file of the project.
+
+        Args:
+            path: file path relative to the project root, e.g. "pkg/module.py".
+        """
+        full = self.resolve(path)
+        if not full.is_file():
+            raise ToolError(f"no such file: {path!r} (call list_files to see the files)")
+        self.reads.add(self._rel(full))
+        return full.read_bytes().decode("utf-8", "replace")
+
+    @tool
+    def write_file(self, path: str, content: str) -> str:
+        """Create or overwrite a text file of the project with the given content.
+
+        Args:
+            path: file path relative to the project root.
+            content: the complete new text of the file.
+        """
+        if len(content) > MAX_WRITE_CHARS:
+            raise ToolError(f"content is {len(content)} characters; the limit is {MAX_WRITE_CHARS}")
+        full = self.resolve(path)
+        if full.is_dir():
+            raise ToolError(f"{path!r} is a directory")
+        full.parent.mkdir(parents=True, exist_ok=True)
+        full.write_text(content)
+        self.sandbox.adopt(self.tree)
+        self.tests_run_since_change = False
+        return f"Wrote {len(content)} characters to {self._rel(full)}."
+
+    @tool
+    def edit_file(self, path: str, old: str, new: str) -> str:
+        """Replace one exact occurrence of `old` by `new` in a file.
+
+        Args:
+            path: file path relative to the project root.
+            old: the exact text to replace (include enough lines to make it unique).
+            new: the text to put in its place.
+        """
+        full = self.resolve(path)
+        if not full.is_file():
+            raise ToolError(f"no such file: {path!r}")
+        text = full.read_text()
+        count = text.count(old) if old else 0
+        if count != 1:
+            where = "was not found" if count == 0 else f"occurs {count} times"
+            raise ToolError(
+                f"`old` {where} in {path}; it must match exactly one place (copy it from "
+                "read_file, whitespace included, and add surrounding lines to make it unique)"
+            )
+        full.write_text(text.replace(old, new, 1))
+        self.tests_run_since_change = False
+        return f"Edited {self._rel(full)}."
+
+    @tool
+    async def run(self, command: str) -> str:
+        """Run a shell command in the project directory (sandboxed: no network, time-limited).
+
+        Args:
+            command: the command line, e.g. "python -c 'import pkg'" or "ls -la".
+        """
+        result = await self.sandbox.arun(command, self.tree, limits=self.limits)
+        self.tests_run_since_change = False
+        return format_command_result(result) + self._enforce_quota()
+
+    @tool
+    async def run_tests(self) -> str:
+        """Run the project's visible test suite (pytest) and show its report."""
+        argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+        result = await self.sandbox.arun(argv, self.tree, limits=self.limits)
+        self.tests_run_since_change = True
+        return format_command_result(result) + self._enforce_quota()
+
+    def _enforce_quota(self) -> str:
+        """Delete the largest non-project files while the tree exceeds the disk quota."""
+        sizes = []
+        for dirpath, _, filenames in os.walk(self.tree):
+            for name in filenames:
+                path = Path(dirpath, name)
+                sizes.append((path.lstat().st_size, path))
+        total = sum(size for size, _ in sizes)
+        if total <= DISK_QUOTA_BYTES:
+            return ""
+        removed = 0
+        for size, path in sorted(sizes, reverse=True):
+            if total <= DISK_QUOTA_BYTES:
+                break
+            if path.relative_to(self.tree).as_posix() not in self.original_paths:
+                path.unlink()
+                total -= size
+                removed += 1
+        return f"\n[disk quota of {DISK_QUOTA_BYTES >> 20} MiB exceeded: {removed} file(s) deleted]"
+
+
+def format_command_result(result: SandboxResult) -> str:
+    status = "killed: time limit" if result.timed_out else f"exit code {result.exit_code}"
+    parts = [f"[{status}, {result.duration_s:.1f} s]"]
+    if result.stdout:
+        parts.append(result.stdout.rstrip("\n"))
+    if result.stderr:
+        parts.append("[stderr]\n" + result.stderr.rstrip("\n"))
+    return "\n".join(parts)

@@ -1,0 +1,207 @@
+"""BugFix-v0: data integrity, bug injection, the expert, the tools' confinement, cleanup."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import pytest
+
+from llmgym.environments.bug_fix.env import BugFixEnv
+from llmgym.environments.bug_fix.generator import generate_bug_task, load_catalog
+from llmgym.environments.bug_fix.mutations import KINDS, Mutation, apply_mutations, find_mutations
+from llmgym.environments.bug_fix.projects import load_projects
+from llmgym.sandbox import probe_bwrap
+from llmgym.sandbox.runner import live_processes
+from llmgym.tasks import load_split, split_path
+
+needs_sandbox = pytest.mark.skipif(probe_bwrap() is not None, reason="bubblewrap unusable here")
+
+
+@pytest.fixture
+def env():
+    environment = BugFixEnv()
+    yield environment
+    environment.close()
+
+
+def play_expert(env: BugFixEnv, task_id: str, max_turns: int = 10) -> tuple[float, dict]:
+    env.reset(seed=0, options={"task_id": task_id})
+    for _ in range(max_turns):
+        _, reward, terminated, truncated, info = env.step(env.expert_action())
+        if terminated or truncated:
+            return reward, info
+    raise AssertionError("the expert did not finish")
+
+
+def test_test_split_is_hashed_sized_and_covers_difficulties():
+    tasks = load_split("bug_fix", "test", BugFixEnv.test_split_sha256)
+    assert len(tasks) >= 40
+    assert Counter(t.difficulty for t in tasks) == {"easy": 16, "medium": 16, "hard": 16}
+    assert len({t.spec["catalog_key"] for t in tasks}) == len(tasks)
+    assert split_path("bug_fix", "test").exists()
+
+
+def test_train_tasks_never_draw_test_bugs():
+    test_keys = BugFixEnv.test_catalog_keys()
+    for difficulty in ("easy", "medium", "hard"):
+        for seed in range(60):
+            spec = generate_bug_task(seed, difficulty, exclude=test_keys)
+            assert spec["catalog_key"] not in test_keys
+
+
+def test_generation_is_deterministic_and_issue_hides_the_fix():
+    a = generate_bug_task(123, "medium")
+    assert a == generate_bug_task(123, "medium")
+    for mutation in a["mutations"]:
+        if mutation["mutated"].strip():
+            assert mutation["mutated"].strip() not in a["issue"]
+        assert mutation["original"].strip() not in a["issue"]
+
+
+def test_catalog_has_every_kind_and_multi_file_pairs():
+    catalog = load_catalog()
+    kinds = {m["kind"] for e in catalog for m in e.mutations}
+    assert kinds == set(KINDS)
+    pairs = [e for e in catalog if len(e.mutations) == 2]
+    assert pairs and all(e.mutations[0]["path"] != e.mutations[1]["path"] for e in pairs)
+    assert all(e.failing_hidden for e in catalog)
+    assert all(not e.failing_visible for e in pairs)
+
+
+def test_mutation_round_trip_and_determinism():
+    project = load_projects()["money"]
+    path = "money/split.py"
+    found = find_mutations(path, project.files[path])
+    assert found == find_mutations(path, project.files[path])
+    for mutation in found:
+        broken = apply_mutations(project.files, [mutation])
+        assert broken[path] != project.files[path]
+        undo = Mutation(
+            path,
+            mutation.start_line,
+            mutation.start_line + len(mutation.mutated.split("\n")) - 1
+            if mutation.mutated
+            else mutation.start_line - 1,
+            mutation.mutated,
+            mutation.original,
+            mutation.kind,
+        )
+        if mutation.mutated:
+            assert apply_mutations(broken, [undo])[path] == project.files[path]
+
+
+def test_agent_tree_has_no_hidden_tests():
+    for project in load_projects().values():
+        assert not any(p.startswith("hidden_tests/") for p in project.agent_files())
+        assert project.source_files and all(p.endswith(".py") for p in project.source_files)
+
+
+@needs_sandbox
+@pytest.mark.parametrize("task_id", ["test-0000", "test-0001", "test-0002"])
+def test_expert_solves_one_task_per_difficulty(env, task_id):
+    reward, info = play_expert(env, task_id)
+    assert reward == 1.0, info
+    assert info["termination_reason"] == "submitted"
+    assert info["reward_components"]["hidden_pass_rate"] == 1.0
+
+
+@needs_sandbox
+def test_submitting_without_fixing_scores_zero(env):
+    env.reset(seed=0, options={"task_id": "test-0001"})
+    _, reward, terminated, _, info = env.step(
+        '<tool_call>{"name": "submit", "arguments": {}}</tool_call>'
+    )
+    assert terminated and reward == 0.0
+    assert info["reward_components"]["hidden_pass_rate"] < 1.0
+
+
+@needs_sandbox
+async def test_async_api_and_train_task(env):
+    obs, info = await env.areset(seed=3, options={"split": "train", "difficulty": "hard"})
+    assert info["task_id"].startswith("train-hard-")
+    assert "Bug report" in obs[1]["content"]
+    obs, *_ = await env.astep(
+        '<tool_call>{"name": "run", "arguments": {"command": "echo hi; id -u"}}</tool_call>'
+    )
+    assert "hi" in obs[0]["content"] and "\n0\n" not in obs[0]["content"]
+
+
+@needs_sandbox
+def test_file_tools_stay_inside_the_project(env):
+    env.reset(seed=0, options={"task_id": "test-0003"})
+    ws = env.workspace
+    assert "tests/" in ws.list_files() and "hidden_tests" not in ws.list_files()
+    for bad in ["../../../etc/passwd", "/etc/passwd", "/work/../etc/passwd"]:
+        _, _, _, _, info = env.step(
+            f'<tool_call>{{"name": "read_file", "arguments": {{"path": "{bad}"}}}}</tool_call>'
+        )
+        assert "outside the project" in env.transcript[-1]["content"]
+    env.step(
+        '<tool_call>{"name": "run", "arguments": {"command": "ln -s /etc/passwd leak; ln -s / rootlink"}}</tool_call>'
+    )
+    env.step('<tool_call>{"name": "read_file", "arguments": {"path": "leak"}}</tool_call>')
+    assert "outside the project" in env.transcript[-1]["content"]
+    env.step(
+        '<tool_call>{"name": "write_file", "arguments": {"path": "rootlink/tmp/pwned", "content": "x"}}</tool_call>'
+    )
+    assert "outside the project" in env.transcript[-1]["content"]
+    assert not os.path.exists("/tmp/pwned")
+
+
+@needs_sandbox
+def test_edit_file_requires_a_unique_match(env):
+    env.reset(seed=0, options={"task_id": "test-0004"})
+    env.step(
+        '<tool_call>{"name": "edit_file", "arguments": {"path": "pytest.ini", "old": "nope", "new": "x"}}</tool_call>'
+    )
+    assert "was not found" in env.transcript[-1]["content"]
+
+
+@needs_sandbox
+def test_turn_without_tool_call_is_invalid(env):
+    env.reset(seed=0, options={"task_id": "test-0000"})
+    _, reward, terminated, truncated, info = env.step("I think the bug is in months.py")
+    assert info["invalid_action"] and not terminated and not truncated and reward == 0.0
+
+
+@needs_sandbox
+def test_close_removes_temp_dirs_and_processes():
+    env = BugFixEnv()
+    env.reset(seed=0, options={"task_id": "test-0000"})
+    tree = env.workspace.tree
+    uid = env.sandbox.uid
+    env.step(
+        '<tool_call>{"name": "run", "arguments": {"command": "(setsid sleep 60 &); echo ok"}}</tool_call>'
+    )
+    assert tree.exists()
+    env.reset(seed=0, options={"task_id": "test-0001"})
+    assert not tree.exists()  # the previous episode's tree is gone
+    second = env.workspace.tree
+    env.close()
+    env.close()  # idempotent
+    assert not second.exists()
+    if os.getuid() == 0:
+        assert live_processes(uid) == []
+
+
+@needs_sandbox
+def test_gymnasium_env_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    env = BugFixEnv()
+    try:
+        check_env(env, skip_render_check=True)
+    finally:
+        env.close()
+
+
+@needs_sandbox
+@pytest.mark.slow
+def test_expert_solves_every_test_task(env):
+    failures = {}
+    for task_id in env.task_ids("test"):
+        reward, info = play_expert(env, task_id)
+        if reward != 1.0:
+            failures[task_id] = info.get("verdict")
+    assert failures == {}
