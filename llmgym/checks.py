@@ -10,6 +10,7 @@ import traceback
 import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import gymnasium as gym
@@ -72,7 +73,7 @@ def play_episode(
 ) -> dict[str, Any]:
     """Play one episode with ``policy`` (None means: nothing more to do); return a summary."""
     obs, info = env.reset(seed=seed, options=options)
-    transitions = [obs]
+    transitions: list[Any] = [obs]
     reward, invalid, reason = 0.0, 0, None
     for _ in range(env.max_turns):
         action = policy()
@@ -187,7 +188,7 @@ def check_determinism(env_id: str) -> str:
                 f"reset(seed={seed}, difficulty={difficulty!r}) gave two different tasks"
             )
             assert gym.utils.env_checker.data_equivalence(ra["transitions"], rb["transitions"]), (
-                f"same seed {seed} and same actions gave different transitions (task {a.task.task_id})"
+                f"same seed {seed} and same actions gave different transitions (task {ra['info'].get('task_id')})"
             )
     a.close()
     b.close()
@@ -264,9 +265,7 @@ def check_cheats(env: LLMEnv, limit: int | None) -> str:
         earned = []
         for task_id in ids:
             memory: dict[str, Any] = {}
-            out = play_episode(
-                env, lambda c=cheat, m=memory: c(env, m), options={"task_id": task_id}
-            )
+            out = play_episode(env, partial(cheat, env, memory), options={"task_id": task_id})
             earned.append(out["reward"])
             assert out["reward"] == 0.0, f"cheat {name!r} earned {out['reward']} on {task_id}"
         rows.append(f"{name}: {len(earned)} episodes, mean reward {np.mean(earned):.2f}")

@@ -84,9 +84,10 @@ def _show(messages: list[dict[str, Any]]) -> None:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-    import gymnasium as gym
 
-    env = gym.make(args.env_id, tools_in_prompt=not args.hide_tools).unwrapped
+    from llmgym.checks import make_unwrapped
+
+    env = make_unwrapped(args.env_id, tools_in_prompt=not args.hide_tools)
     options: dict[str, Any] = {}
     if args.task_id:
         options["task_id"] = args.task_id
@@ -136,11 +137,10 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:
-    import gymnasium as gym
-
+    from llmgym.checks import make_unwrapped
     from llmgym.tasks import make_test_split, write_split
 
-    env = gym.make(args.env_id).unwrapped
+    env = make_unwrapped(args.env_id)
     tasks = make_test_split(env.generate_task, env.difficulties, args.count)
     path, sha = write_split(env.task_family, "test", tasks, package=env.task_data_package)
     print(

@@ -21,7 +21,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar
 
 import gymnasium as gym
 
@@ -85,7 +85,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         render_mode: None or "ansi".
     """
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata = {"render_modes": ["ansi"], "render_fps": 4}  # noqa: RUF012 - Gymnasium's convention
 
     # --- set by every subclass -------------------------------------------------------------
     task_family: ClassVar[str]
@@ -368,8 +368,9 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     def __enter__(self) -> LLMEnv:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, *exc: object) -> Literal[False]:
         self.close()
+        return False
 
     # --- internals -----------------------------------------------------------------------
     def _parse(self, action: Any) -> ParsedAction:

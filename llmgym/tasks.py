@@ -120,7 +120,7 @@ TEST_SEED_BASE = 10**12
 
 def make_test_split(generate: Any, difficulties: tuple[str, ...], count: int) -> list[Task]:
     """Generate ``count`` test tasks, difficulties in turn, from the reserved test seeds."""
-    tasks = []
+    tasks: list[Task] = []
     seen: set[str] = set()
     seed = TEST_SEED_BASE
     while len(tasks) < count:
