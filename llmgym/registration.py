@@ -34,6 +34,11 @@ BUNDLED: tuple[EnvEntry, ...] = (
         "llmgym.environments.trip_booking.env:TripBookingEnv",
         "Travel agency back office: search, book, change and cancel flights and hotels.",
     ),
+    EnvEntry(
+        "llmgym/TicketClose-v0",
+        "llmgym.environments.ticket_close.env:TicketCloseEnv",
+        "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer.",
+    ),
 )
 
 _known: dict[str, EnvEntry] = {}

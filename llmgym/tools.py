@@ -12,7 +12,6 @@ make the turn invalid.
 
 from __future__ import annotations
 
-import copy
 import functools
 import inspect
 import json
@@ -49,8 +48,8 @@ class ToolSpec:
     function: Callable[..., Any]
 
     def schema(self) -> dict[str, Any]:
-        """The OpenAI-style function schema of this tool (a fresh copy; built once)."""
-        return copy.deepcopy(self._schema)
+        """The OpenAI-style function schema of this tool (a fresh copy of one built once)."""
+        return json.loads(self._schema_json)
 
     @functools.cached_property
     def _schema(self) -> dict[str, Any]:
@@ -67,6 +66,10 @@ class ToolSpec:
                 "parameters": parameters,
             },
         }
+
+    @functools.cached_property
+    def _schema_json(self) -> str:
+        return json.dumps(self._schema)
 
 
 def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
@@ -172,6 +175,17 @@ def _describe_validation_error(spec: ToolSpec, exc: ValidationError) -> str:
     return f"bad arguments for {spec.name}: " + "; ".join(problems) + f". Expected: {expected}."
 
 
+def _type_label(prop: dict[str, Any]) -> str:
+    """A short type for ``describe``: ``string``, ``a|b|c`` for choices, ``integer/null``."""
+    if "enum" in prop:
+        return "|".join(map(str, prop["enum"]))
+    if "anyOf" in prop:
+        return "/".join(_type_label(p) for p in prop["anyOf"] if isinstance(p, dict))
+    if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
+        return f"list[{_type_label(prop['items'])}]"
+    return str(prop.get("type", "any"))
+
+
 class Toolset:
     """The tools of one episode, bound to their world objects, looked up by name."""
 
@@ -239,11 +253,7 @@ class Toolset:
             required = set(schema.get("required", []))
             params = []
             for pname, prop in schema.get("properties", {}).items():
-                kind = prop.get("type") or "/".join(
-                    p.get("type", "?") for p in prop.get("anyOf", []) if isinstance(p, dict)
-                )
-                if "enum" in prop:
-                    kind = "|".join(map(str, prop["enum"]))
+                kind = _type_label(prop)
                 opt = "" if pname in required else "?"
                 params.append(f"{pname}{opt}: {kind}")
             lines.append(f"- {spec.name}({', '.join(params)}): {spec.description}")
