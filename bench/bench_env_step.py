@@ -1,7 +1,8 @@
 """Environment step throughput with the scripted expert, against Gymnasium's CartPole-v1.
 
 Prints steps/s (median of several runs) for each bundled environment next to a plain
-CartPole-v1 step loop measured in the same run, and the ratio. Also times ``import llmgym``
+CartPole-v1 step loop measured in the same run, and the ratios, with and without the time
+spent in ``reset`` and in the expert's choice. Also times ``import llmgym``
 beside ``import gymnasium`` in fresh interpreters.
 
     python bench/bench_env_step.py [--runs 5] [--steps 3000] [--env llmgym/TripBooking-v0 ...]
@@ -32,23 +33,30 @@ def cartpole_steps_per_s(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def expert_steps_per_s(env_id: str, steps: int) -> float:
-    """Expert steps/s over whole episodes (reset time included), train tasks of every level."""
+def expert_steps_per_s(env_id: str, steps: int) -> tuple[float, float, float]:
+    """Expert episodes on train tasks of every level: (steps/s with reset and the expert's
+    choice included, steps/s of ``step()`` alone, mean episode reward)."""
     env = gym.make(env_id)
     unwrapped = env.unwrapped
-    done, episode = 0, 0
+    done = episode = 0
+    stepping = 0.0
+    rewards = []
     start = time.perf_counter()
     while done < steps:
         env.reset(seed=episode)
         episode += 1
         while True:
-            _, _, terminated, truncated, _ = env.step(unwrapped.expert_action())
+            action = unwrapped.expert_action()
+            t0 = time.perf_counter()
+            _, reward, terminated, truncated, _ = env.step(action)
+            stepping += time.perf_counter() - t0
             done += 1
             if terminated or truncated:
+                rewards.append(reward)
                 break
     elapsed = time.perf_counter() - start
     env.close()
-    return done / elapsed
+    return done / elapsed, done / stepping, statistics.mean(rewards)
 
 
 def import_seconds(module: str, runs: int) -> float:
@@ -81,11 +89,26 @@ def main() -> None:
     env_ids = args.env or [i for i in sorted(llmgym.registered()) if "BugFix" not in i]
 
     cart = statistics.median(cartpole_steps_per_s(args.steps * 10) for _ in range(args.runs))
-    print(f"{'environment':<28} {'steps/s (median)':>18} {'vs CartPole-v1':>15}")
-    print(f"{'CartPole-v1 (reference)':<28} {cart:>18,.0f} {1.0:>15.4f}")
+    print(
+        f"{'environment':<24} {'steps/s':>10} {'ratio':>8} {'step() only':>12} {'ratio':>8} {'reward':>7}"
+    )
+    print(
+        f"{'CartPole-v1 (reference)':<24} {cart:>10,.0f} {1.0:>8.4f} {cart:>12,.0f} {1.0:>8.4f} {'':>7}"
+    )
     for env_id in env_ids:
-        rate = statistics.median(expert_steps_per_s(env_id, args.steps) for _ in range(args.runs))
-        print(f"{env_id:<28} {rate:>18,.0f} {rate / cart:>15.4f}")
+        runs = [expert_steps_per_s(env_id, args.steps) for _ in range(args.runs)]
+        whole, step_only = (
+            statistics.median(r[0] for r in runs),
+            statistics.median(r[1] for r in runs),
+        )
+        reward = statistics.mean(r[2] for r in runs)
+        print(
+            f"{env_id:<24} {whole:>10,.0f} {whole / cart:>8.4f} {step_only:>12,.0f} {step_only / cart:>8.4f} {reward:>7.3f}"
+        )
+    print(
+        "(steps/s: whole expert episodes, reset and the expert's choice included; medians of "
+        f"{args.runs} runs of {args.steps} steps; reward: the expert's mean)"
+    )
 
     gym_s = import_seconds("gymnasium", args.runs)
     ours = import_seconds("llmgym", args.runs)
