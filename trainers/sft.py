@@ -90,6 +90,7 @@ def sft_train(
     max_length: int = 2048,
     seed: int = 0,
     log_every: int = 5,
+    autocast_dtype: Any = None,
 ) -> list[float]:
     """Cross-entropy (mean over assistant tokens of each batch); returns the loss per step."""
     import torch
@@ -125,7 +126,9 @@ def sft_train(
                 tokens[i, :n] = torch.tensor(e.tokens[:n])
                 attention[i, :n] = 1
                 mask[i, :n] = torch.tensor(e.loss_mask[:n], dtype=torch.float32)
-            logprobs, _ = token_logprobs(model, tokens, attention)  # (b, T)
+            logprobs, _ = token_logprobs(
+                model, tokens, attention, positions=mask > 0, autocast_dtype=autocast_dtype
+            )  # (b, T)
             loss = -(logprobs * mask).sum() / max(total_tokens, 1)  # batch token mean
             loss.backward()
             step_loss += loss.item()

@@ -26,6 +26,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--micro-batch-size", type=int, default=2, help="episodes per forward pass")
     p.add_argument("--lora-rank", type=int, default=0, help="LoRA rank (0 = full fine-tune)")
     p.add_argument("--seed", type=int, default=0, help="seed of tasks and shuffling")
+    p.add_argument(
+        "--dtype", choices=["float32", "bfloat16"], default="bfloat16",
+        help="autocast dtype of forward/backward (weights stay float32)",
+    )  # fmt: skip
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.set_defaults(func=run)
     return p
@@ -57,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     losses = sft_train(
         model, examples, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
         micro_batch_size=args.micro_batch_size, seed=args.seed,
+        autocast_dtype=torch.bfloat16 if args.dtype == "bfloat16" else None,
     )  # fmt: skip
     export_weights(model, Path(args.out), tokenizer)
     print(f"SFT: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; saved {args.out}")

@@ -4,12 +4,12 @@ import json
 
 import pytest
 import torch
-from llmgym.trainers.grpo.config import GRPOConfig
-from llmgym.trainers.grpo.loop import train
-from llmgym.trainers.grpo.single_turn import PromptTask, collect_single_turn
 from trainer_fixtures import TorchSampler, tiny_llama
 
 from llmgym.engines.base import SamplingParams
+from llmgym.trainers.grpo.config import GRPOConfig
+from llmgym.trainers.grpo.loop import train
+from llmgym.trainers.grpo.single_turn import PromptTask, collect_single_turn
 
 TARGET = 7  # the toy task: say token 7 as often as possible
 
@@ -37,7 +37,7 @@ def config_for(tmp_path, **overrides):
     base = {
         "out": tmp_path, "steps": 12, "group_size": 6, "max_new_tokens": 5,
         "max_trajectory_tokens": 32, "learning_rate": 3e-2, "micro_batch_size": 9,
-        "checkpoint_every": 0, "eval_every": 0,
+        "checkpoint_every": 0, "eval_every": 0, "train_dtype": "float32",
     }  # fmt: skip
     return GRPOConfig(**(base | overrides))
 

@@ -4,16 +4,17 @@ import copy
 
 import pytest
 import torch
-from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
-from llmgym.trainers.grpo.policy import export_weights, merged_state_dict, prepare_model
-from llmgym.trainers.grpo.policy import token_logprobs as compute_logprobs
-from llmgym.trainers.grpo.step import build_batch, train_step
 from trainer_fixtures import (
     data_parallel_worker,
     fake_trajectories,
     step_config,
     tiny_llama,
 )
+
+from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
+from llmgym.trainers.grpo.policy import export_weights, merged_state_dict, prepare_model
+from llmgym.trainers.grpo.policy import token_logprobs as compute_logprobs
+from llmgym.trainers.grpo.step import build_batch, train_step
 
 
 def sgd_update(model, batch, **config):
@@ -165,3 +166,11 @@ def test_two_gloo_processes_give_the_same_update_as_one(tmp_path, loss):
     assert distributed["loss"] == pytest.approx(stats.loss, abs=1e-12)
     for name, value in single.state_dict().items():
         torch.testing.assert_close(distributed["state"][name], value, rtol=0, atol=1e-10)
+
+
+def test_bfloat16_autocast_step_approximates_the_float32_step():
+    batch = build_batch(fake_trajectories(4), torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=64)
+    exact = sgd_update(tiny_llama(dtype=torch.float32), batch)
+    mixed = sgd_update(tiny_llama(dtype=torch.float32), batch, train_dtype="bfloat16")
+    assert mixed.loss == pytest.approx(exact.loss, rel=0.05, abs=1e-3)
+    assert mixed.grad_norm == pytest.approx(exact.grad_norm, rel=0.05)

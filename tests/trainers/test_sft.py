@@ -2,8 +2,9 @@
 
 import pytest
 import torch
-from llmgym.trainers.sft import SFTExample, expert_conversations, sft_train, tokenize_conversation
 from trainer_fixtures import tiny_llama
+
+from llmgym.trainers.sft import SFTExample, expert_conversations, sft_train, tokenize_conversation
 
 
 @pytest.fixture(scope="module")

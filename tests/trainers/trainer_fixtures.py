@@ -58,13 +58,20 @@ def step_config(**overrides):
     from llmgym.trainers.grpo.config import GRPOConfig
 
     return GRPOConfig(
-        **{"micro_batch_size": 2, "max_trajectory_tokens": 64, "max_new_tokens": 16, **overrides}
+        **{
+            "micro_batch_size": 2,
+            "max_trajectory_tokens": 64,
+            "max_new_tokens": 16,
+            "train_dtype": "float32",
+            **overrides,
+        }
     )
 
 
 def data_parallel_worker(rank: int, world: int, store: str, out: str, loss: str) -> None:
     """One gloo rank: train on its shard of the batch and save the updated weights."""
     import torch.distributed as dist
+
     from llmgym.trainers.grpo.step import build_batch, train_step
 
     torch.set_num_threads(1)

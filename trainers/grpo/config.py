@@ -89,6 +89,8 @@ class GRPOConfig(BaseModel):
     """LoRA rank (peft); 0 = full fine-tuning."""
     lora_alpha: float = Field(32.0, gt=0)
     """LoRA scaling numerator."""
+    train_dtype: Literal["float32", "bfloat16"] = "bfloat16"
+    """Autocast dtype of the training forward/backward; weights and AdamW stay float32."""
     gradient_checkpointing: bool = False
     """Recompute activations in backward: less memory, about 30% more time."""
     torch_threads: int | None = Field(None, ge=1)
@@ -108,6 +110,13 @@ class GRPOConfig(BaseModel):
     def variant(self) -> LossVariant:
         """The loss table row of ``loss``."""
         return LOSS_VARIANTS[self.loss]
+
+    @property
+    def autocast_dtype(self) -> Any:
+        """torch dtype for autocast, or None for plain float32."""
+        import torch
+
+        return torch.bfloat16 if self.train_dtype == "bfloat16" else None
 
     @property
     def scale_by_std(self) -> bool:

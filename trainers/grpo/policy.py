@@ -46,30 +46,51 @@ def load_policy(path: str | Path, *, dtype=torch.float32, **prepare: Any) -> Any
 
 
 def token_logprobs(
-    model: Any, tokens: torch.Tensor, attention_mask: torch.Tensor, *, with_entropy=False
+    model: Any,
+    tokens: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    positions: torch.Tensor | None = None,
+    with_entropy: bool = False,
+    autocast_dtype: torch.dtype | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logprob of each token given the tokens before it, and optionally the policy entropy.
 
     Args:
         tokens: (B, T) right-padded token ids.
         attention_mask: (B, T) 1 on real tokens.
+        positions: (B, T) bool, the tokens whose logprob is needed (the loss mask). The
+            vocabulary projection then runs only there: in agent episodes most tokens are
+            prompt and tool output, and the (T, V) logits are a large share of the cost.
+        autocast_dtype: run the network under CPU/GPU autocast (e.g. torch.bfloat16).
 
-    Returns ``(logprobs, entropy)``, both (B, T) with position 0 set to 0 (it has no prefix);
-    ``entropy`` is None unless asked for (it is computed without grad).
+    Returns ``(logprobs, entropy)``, both (B, T) (float32 or wider), 0 at position 0 (it has no prefix)
+    and outside ``positions``; ``entropy`` is None unless asked for (computed without grad).
     """
-    logits = model(input_ids=tokens, attention_mask=attention_mask, use_cache=False).logits
-    logits = logits[:, :-1]  # (B, T-1, V): position t predicts token t+1
+    base = unwrap(model)
+    wanted = torch.ones_like(tokens, dtype=torch.bool) if positions is None else positions.bool()
+    wanted = wanted.clone()
+    wanted[:, 0] = False  # (B, T)
+    device_type = tokens.device.type
+    with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
+        hidden = base.get_decoder()(
+            input_ids=tokens, attention_mask=attention_mask, use_cache=False
+        ).last_hidden_state  # (B, T, H)
+        # Position t-1 predicts token t: pick the hidden states before each wanted token.
+        before = hidden[:, :-1][wanted[:, 1:]]  # (N, H)
+        logits = base.get_output_embeddings()(before)  # (N, V)
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # bf16 -> fp32
-    targets = tokens[:, 1:].unsqueeze(-1)  # (B, T-1, 1)
-    picked = logits.gather(-1, targets).squeeze(-1)  # (B, T-1)
-    logprobs = picked - torch.logsumexp(logits, dim=-1)  # (B, T-1)
-    pad = logprobs.new_zeros(tokens.shape[0], 1)
+    picked = logits.gather(-1, tokens[wanted].unsqueeze(-1)).squeeze(-1)  # (N,)
+    logprobs = torch.zeros(tokens.shape, dtype=logits.dtype, device=tokens.device)
+    logprobs = logprobs.masked_scatter(wanted, picked - torch.logsumexp(logits, dim=-1))
     entropy = None
     if with_entropy:
         with torch.no_grad():
-            log_p = torch.log_softmax(logits, dim=-1)  # (B, T-1, V)
-            entropy = torch.cat([pad, -(log_p.exp() * log_p).sum(-1)], dim=1)  # (B, T)
-    return torch.cat([pad, logprobs], dim=1), entropy  # (B, T)
+            log_p = torch.log_softmax(logits, dim=-1)  # (N, V)
+            entropy = torch.zeros_like(logprobs).masked_scatter(
+                wanted, -(log_p.exp() * log_p).sum(-1)
+            )  # (B, T)
+    return logprobs, entropy
 
 
 def merged_state_dict(model: Any) -> dict[str, torch.Tensor]:

@@ -131,10 +131,13 @@ def train_step(
     optimizer.zero_grad(set_to_none=True)
     for lo in range(0, len(batch), config.micro_batch_size):
         mb = batch.rows(lo, lo + config.micro_batch_size)
-        logprobs, entropy = token_logprobs(model, mb.tokens, mb.attention_mask, with_entropy=True)
+        logprobs, entropy = token_logprobs(
+            model, mb.tokens, mb.attention_mask, positions=mb.loss_mask > 0, with_entropy=True,
+            autocast_dtype=config.autocast_dtype,
+        )  # fmt: skip
         ref = None
         if config.kl_beta > 0:
-            ref = reference_logprobs(model, ref_model, mb)
+            ref = reference_logprobs(model, ref_model, mb, config.autocast_dtype)
         out = policy_loss(
             logprobs, mb.old_logprobs, mb.advantages, mb.loss_mask, norm, config.variant,
             clip_low=config.clip_low, clip_high=config.clip_high,
@@ -176,11 +179,12 @@ def train_step(
 
 
 @torch.no_grad()
-def reference_logprobs(model: Any, ref_model: Any, mb: TrainBatch) -> torch.Tensor:
+def reference_logprobs(model: Any, ref_model: Any, mb: TrainBatch, autocast_dtype=None):
     """Reference-policy logprobs: a frozen copy, or the LoRA model with its adapters off."""
+    kwargs = {"positions": mb.loss_mask > 0, "autocast_dtype": autocast_dtype}
     if ref_model is not None:
-        return token_logprobs(ref_model, mb.tokens, mb.attention_mask)[0]
+        return token_logprobs(ref_model, mb.tokens, mb.attention_mask, **kwargs)[0]
     if not hasattr(model, "disable_adapter"):
         raise ValueError("kl_beta > 0 with full fine-tuning needs ref_model (a frozen copy)")
     with model.disable_adapter():
-        return token_logprobs(model, mb.tokens, mb.attention_mask)[0]
+        return token_logprobs(model, mb.tokens, mb.attention_mask, **kwargs)[0]
