@@ -44,9 +44,10 @@ def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_
     ])  # fmt: skip
     assert code == 0
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [r["step"] for r in records] == [1, 2]
-    assert records[0]["episodes"] == 4 and records[0]["failed_episodes"] == 0
-    assert "eval_success" in records[1] and "eval_success" not in records[0]
+    assert [r["step"] for r in records] == [0, 1, 2]  # step 0: evaluation before training
+    assert records[1]["episodes"] == 4 and records[1]["failed_episodes"] == 0
+    assert "eval_success" in records[2] and "eval_success" not in records[1]
+    assert records[0]["eval_episodes"] == 2 and len(records[0]["eval_successes"]) == 2
     assert (out / "checkpoint" / "state.pt").is_file()
     assert (out / "reward_curve.png").is_file()
 

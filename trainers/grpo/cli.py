@@ -83,9 +83,44 @@ def make_engine(config: Any, model_path: str) -> Any:
     return create_engine("hf", model_path, num_threads=config.torch_threads)
 
 
+def held_out_evaluator(config: Any, engine: Any, tokenizer: Any):
+    """evaluate(step) -> {"success", "reward", "episodes", "successes"} on the first
+    ``eval_episodes`` test tasks (filtered by ``env_options``' difficulty), greedy decoding."""
+    import gymnasium as gym
+
+    import llmgym  # noqa: F401  (registers the ids)
+    from llmgym.engines import SamplingParams
+    from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
+
+    with gym.make(config.env_id) as env:
+        tasks = env.unwrapped._split("test")
+        difficulty = config.env_options.get("difficulty")
+        test_ids = [t.task_id for t in tasks if difficulty in (None, t.difficulty)]
+    test_ids = test_ids[: config.eval_episodes]
+    greedy = RolloutConfig(
+        sampling=SamplingParams(max_tokens=config.max_new_tokens, temperature=0.0),
+        concurrency=config.concurrency, episode_timeout_s=config.episode_timeout_s,
+        max_context_tokens=config.max_trajectory_tokens,
+    )  # fmt: skip
+    collector = RolloutCollector(engine, tokenizer, greedy)
+
+    async def evaluate(step: int) -> dict[str, Any]:
+        trajs = await collector.collect(
+            [EpisodeSpec(config.env_id, 0, {"task_id": t}) for t in test_ids]
+        )
+        successes = [int(t.reward >= 1.0) for t in trajs]
+        return {
+            "success": sum(successes) / max(len(trajs), 1),
+            "reward": sum(t.reward for t in trajs) / max(len(trajs), 1),
+            "episodes": len(trajs),
+            "successes": successes,
+        }
+
+    return evaluate
+
+
 async def train_on_env(config: Any, *, resume: bool = False, progress: bool = False):
     """GRPO on ``config.env_id`` with the collector, periodic held-out eval; returns metrics."""
-    import gymnasium as gym
     import torch
     from transformers import AutoTokenizer
 
@@ -93,7 +128,7 @@ async def train_on_env(config: Any, *, resume: bool = False, progress: bool = Fa
     from llmgym.engines import SamplingParams
     from llmgym.engines.base import configure_cpu_threads
     from llmgym.models import resolve_model
-    from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig, group_specs
+    from llmgym.rollout import RolloutCollector, RolloutConfig, group_specs
     from llmgym.trainers.grpo.loop import train
     from llmgym.trainers.grpo.policy import load_policy
 
@@ -115,23 +150,13 @@ async def train_on_env(config: Any, *, resume: bool = False, progress: bool = Fa
         max_context_tokens=config.max_trajectory_tokens,
     )  # fmt: skip
     collector = RolloutCollector(engine, tokenizer, rollout)
-    greedy = RolloutConfig(**{**vars(rollout), "sampling": SamplingParams(
-        max_tokens=config.max_new_tokens, temperature=0.0)})  # fmt: skip
-    evaluator = RolloutCollector(engine, tokenizer, greedy)
-    with gym.make(config.env_id) as env:
-        test_ids = env.unwrapped.task_ids("test")[: config.eval_episodes]
+    evaluate = held_out_evaluator(config, engine, tokenizer)
 
     async def collect(step: int):
         options = {"split": "train", **config.env_options}
         base = config.seed * 1_000_003 + step * config.groups_per_step
         tasks = [(options, base + g) for g in range(config.groups_per_step)]
         return await collector.collect(group_specs(config.env_id, tasks, config.group_size))
-
-    async def evaluate(step: int) -> dict[str, float]:
-        specs = [EpisodeSpec(config.env_id, 0, {"task_id": t}) for t in test_ids]
-        trajs = await evaluator.collect(specs)
-        return {"success": sum(t.reward >= 1.0 for t in trajs) / max(len(trajs), 1),
-                "reward": sum(t.reward for t in trajs) / max(len(trajs), 1)}  # fmt: skip
 
     bar = None
     if progress:

@@ -99,6 +99,10 @@ async def train(
         metrics_path.unlink()
     async_mode = config.max_staleness > 0
     records = []
+    if evaluate and config.eval_every and start_step == 0:  # the starting point, as step 0
+        record = {"step": 0} | {f"eval_{k}": v for k, v in (await evaluate(0)).items()}
+        write_record(metrics_path, record, writer)
+        records.append(record)
     pending = asyncio.ensure_future(timed(collect(start_step)))
     for step in range(start_step, config.steps):
         trajs, gen_s = await pending
@@ -221,7 +225,8 @@ def plot_rewards(metrics_path: Path, png: Path) -> Path | None:
     if not records:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.5))
-    ax.plot([r["step"] for r in records], [r["reward_mean"] for r in records], label="train reward")
+    trained = [r for r in records if "reward_mean" in r]
+    ax.plot([r["step"] for r in trained], [r["reward_mean"] for r in trained], label="train reward")
     evals = [r for r in records if "eval_success" in r]
     if evals:
         ax.plot([r["step"] for r in evals], [r["eval_success"] for r in evals], "o-",
