@@ -13,9 +13,12 @@ import json
 import pytest
 
 from llmgym.environments.bug_fix.env import BugFixEnv
-from llmgym.sandbox import probe_bwrap
+from llmgym.sandbox import probe_bwrap, strict_from_env
 
-pytestmark = pytest.mark.skipif(probe_bwrap() is not None, reason="bubblewrap unusable here")
+pytestmark = pytest.mark.skipif(
+    probe_bwrap() is not None and not strict_from_env(),
+    reason="bubblewrap unusable here (LLMGYM_SANDBOX_STRICT=1 fails instead)",
+)
 
 TASK = "test-0001"  # a medium task: visible tests pass, hidden tests catch the bug
 

@@ -1,0 +1,221 @@
+"""Benchmark BugFix-v0: sandbox cost of run_tests() and grading, expert steps/s, attack table.
+
+Prints medians of one ``run_tests()`` and one grading inside the sandbox against the same
+pytest command run directly (no sandbox) on the same tree, in the same run; then the
+scripted expert's steps per second over test tasks; then the hostile-agent table (each
+attack really runs in the sandbox and the containment is checked).
+
+    python bench/bench_bug_fix.py [--repeats 10] [--tasks 12]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from llmgym.environments.bug_fix.env import BugFixEnv
+from llmgym.environments.bug_fix.grader import GRADER_DIR, grade, trusted_tree
+from llmgym.sandbox import Sandbox, SandboxLimits, SandboxResult
+from llmgym.sandbox.runner import live_processes
+
+
+async def timed(coro_factory, repeats: int) -> list[float]:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        await coro_factory()
+        times.append(time.perf_counter() - start)
+    return times
+
+
+async def plain(argv: list[str], cwd: Path) -> int:
+    """The same command without the sandbox (same environment variables, e.g. no plugin autoload)."""
+    env = {**Sandbox.default_env(SANDBOX_ENV_PROBE), "HOME": str(cwd)}
+    proc = await asyncio.create_subprocess_exec(
+        *argv,
+        cwd=cwd,
+        env=env,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    return await proc.wait()
+
+
+class _EnvProbe:
+    isolation = "bwrap"
+
+
+SANDBOX_ENV_PROBE = _EnvProbe()
+
+
+def write_tree(files: dict[str, str], root: Path) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+async def bench_sandbox_cost(repeats: int) -> None:
+    env = BugFixEnv()
+    await env.areset(seed=0, options={"task_id": "test-0000"})
+    ws, project = env.workspace, env.project
+    sandboxed_tests = await timed(ws.run_tests, repeats)
+    tests_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
+    plain_tests = await timed(lambda: plain(tests_argv, ws.tree), repeats)
+
+    sources = {p: (ws.tree / p).read_text() for p in project.source_files}
+    sandboxed_grade = await timed(lambda: grade(project, sources, env.sandbox), repeats)
+    with tempfile.TemporaryDirectory() as tmp:
+
+        async def unsandboxed_grade() -> int:
+            tree = Path(tmp) / "tree"
+            shutil.rmtree(tree, ignore_errors=True)
+            files = {p: t for p, t in trusted_tree(project, sources).items() if p != "pytest.ini"}
+            write_tree(files, tree)
+            (tree / GRADER_DIR).mkdir()
+            (tree / GRADER_DIR / "pytest.ini").write_text(f"[pytest]\npythonpath = {tree}\n")
+            argv = [sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", "--noconftest",
+                    "-c", f"{GRADER_DIR}/pytest.ini", "--rootdir", ".",
+                    "--junitxml", f"{GRADER_DIR}/junit.xml", "-q", "tests", "hidden_tests"]  # fmt: skip
+            return await plain(argv, tree)
+
+        plain_grade = await timed(unsandboxed_grade, repeats)
+    env.close()
+    print(f"\n== sandbox cost (task test-0000, project {project.name}, {repeats} runs, medians) ==")
+    print(f"{'what':<34}{'sandboxed s':>12}{'direct s':>10}{'ratio':>8}")
+    for name, a, b in [
+        ("run_tests() (visible tests)", sandboxed_tests, plain_tests),
+        ("grading (visible + hidden tests)", sandboxed_grade, plain_grade),
+    ]:
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(f"{name:<34}{ma:>12.3f}{mb:>10.3f}{ma / mb:>8.2f}")
+
+
+async def bench_expert(n_tasks: int) -> None:
+    env = BugFixEnv()
+    steps, rewards = 0, []
+    start = time.perf_counter()
+    for task_id in env.task_ids("test")[:n_tasks]:
+        await env.areset(seed=0, options={"task_id": task_id})
+        while True:
+            _, reward, terminated, truncated, _ = await env.astep(env.expert_action())
+            steps += 1
+            if terminated or truncated:
+                rewards.append(reward)
+                break
+    elapsed = time.perf_counter() - start
+    env.close()
+    print(f"\n== scripted expert on {n_tasks} test tasks ==")
+    print(f"steps {steps}, {steps / elapsed:.2f} steps/s, {n_tasks / elapsed:.2f} episodes/s, "
+          f"mean reward {sum(rewards) / len(rewards):.3f}")  # fmt: skip
+
+
+def attacks(port: int, victim: int, outside: Path) -> list[tuple[str, str, str]]:
+    """(attack, command, how containment shows in the output)."""
+    py = sys.executable
+    return [
+        ("infinite loop", f"{py} -c 'while True: pass'", "killed"),
+        ("fork flood", "bomb() { bomb | bomb & }; bomb", "killed, nothing left"),
+        ("memory bomb", f"{py} -c 'x=[bytearray(1<<26) for _ in range(200)]'", "MemoryError"),
+        ("disk fill (one file)", "dd if=/dev/zero of=big bs=1M count=200", "File too large"),
+        ("disk fill (/tmp)", "for i in $(seq 20); do dd if=/dev/zero of=/tmp/f$i bs=1M count=15; done", "No space left"),
+        ("read /etc/shadow", "cat /etc/shadow", "No such file"),
+        ("read host env vars", "env; cat /proc/1/environ", "no LLMGYM_BENCH_SECRET"),
+        ("network to host listener", f"{py} -c \"import socket; socket.create_connection(('127.0.0.1', {port}), 2)\"", "refused"),
+        ("kill a host process", f"kill -9 {victim}", "No such process"),
+        ("write outside work dir", f"echo x > {outside}; echo x > /usr/evil", "Read-only / No such file"),
+        ("orphan (setsid + sleep)", "(setsid sleep 300 &); echo started", "swept"),
+    ]  # fmt: skip
+
+
+def is_contained(
+    name: str,
+    result: SandboxResult,
+    out: str,
+    connected: bool,
+    sandbox: Sandbox,
+    work: Path,
+    victim: subprocess.Popen,
+    outside: Path,
+) -> bool:
+    """Whether the attack called ``name`` left the host untouched."""
+    no_leftovers = live_processes(sandbox.uid) == [] if os.getuid() == 0 else True
+    if name == "infinite loop":
+        return not result.ok and no_leftovers
+    if name in ("fork flood", "orphan (setsid + sleep)"):
+        return no_leftovers
+    if name == "memory bomb":
+        return "MemoryError" in out
+    if name == "disk fill (one file)":
+        return (work / "big").stat().st_size <= sandbox.limits.file_size_bytes
+    if name == "disk fill (/tmp)":
+        return "No space left" in out
+    if name == "read /etc/shadow":
+        return "root:" not in out
+    if name == "read host env vars":
+        return "hunter2" not in out
+    if name == "network to host listener":
+        return not connected and result.exit_code != 0
+    if name == "kill a host process":
+        return victim.poll() is None
+    if name == "write outside work dir":
+        return not outside.exists() and not Path("/usr/evil").exists()
+    raise ValueError(f"unknown attack {name!r}")
+
+
+async def attack_table() -> None:
+    os.environ["LLMGYM_BENCH_SECRET"] = "hunter2"
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(1)
+    listener.setblocking(False)
+    victim = subprocess.Popen(["sleep", "120"])
+    limits = SandboxLimits(
+        wall_seconds=5, cpu_seconds=3, file_size_bytes=16 << 20, tmp_bytes=64 << 20
+    )
+    print("\n== attack table (each attack ran in the sandbox) ==")
+    print(f"{'attack':<28}{'contained':<11}{'s':>6}  evidence")
+    with tempfile.TemporaryDirectory() as tmp, Sandbox(limits) as sandbox:
+        work = Path(tmp) / "work"
+        work.mkdir()
+        sandbox.adopt(work)
+        outside = Path(tmp) / "outside.txt"
+        for name, command, _ in attacks(listener.getsockname()[1], victim.pid, outside):
+            result = await sandbox.arun(command, work)
+            out = result.stdout + result.stderr
+            try:
+                listener.accept()
+                connected = True
+            except BlockingIOError:
+                connected = False
+            contained = is_contained(name, result, out, connected, sandbox, work, victim, outside)
+            evidence = (out.strip().splitlines() or [""])[-1][:60]
+            status = "yes" if contained else "NO"
+            print(f"{name:<28}{status:<11}{result.duration_s:>6.2f}  {evidence}")
+    victim.kill()
+    victim.wait()
+    listener.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--tasks", type=int, default=12)
+    args = parser.parse_args()
+    print(f"isolation: {Sandbox().isolation}, uid {os.getuid()}, python {sys.version.split()[0]}")
+    asyncio.run(bench_sandbox_cost(args.repeats))
+    asyncio.run(bench_expert(args.tasks))
+    asyncio.run(attack_table())
+
+
+if __name__ == "__main__":
+    main()
