@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import sys
 from typing import Any, ClassVar
 
 from llmgym.env import LLMEnv, Scenario, Verdict
@@ -41,6 +43,11 @@ class BugFixEnv(LLMEnv):
         kwargs.setdefault("max_turns", 30)
         kwargs.setdefault("max_observation_chars", 8_000)
         super().__init__(**kwargs)
+        if importlib.util.find_spec("pytest") is None:
+            raise ModuleNotFoundError(
+                f"BugFix-v0 runs the projects' tests with pytest, which {sys.executable} lacks: "
+                "pip install 'pytest>=8' (or llmgym[bugfix])"
+            )
         self.command_limits = command_limits
         self.sandbox = Sandbox(command_limits)
         self.workspace: Workspace | None = None

@@ -180,7 +180,7 @@ class Sandbox:
         lim: SandboxLimits,
     ) -> list[str]:
         spec = {
-            "expose": [_interpreter_prefix(), str(workdir), *ro_binds],
+            "expose": [*interpreter_dirs(), str(workdir), *ro_binds],
             "uid": self.uid if self._lease else None,
             "gid": self.uid if self._lease else None,
             "rlimits": {
@@ -196,17 +196,8 @@ class Sandbox:
             return [*launcher, *command]
         args = [shutil.which("bwrap") or "bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
                 "--die-with-parent", "--new-session", "--cap-drop", "ALL", "--clearenv"]  # fmt: skip
-        for path in SYSTEM_DIRS:
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        for path in SYSTEM_FILES:
-            if os.path.exists(path):
-                args += ["--ro-bind", path, path]
-        prefix = _interpreter_prefix()
-        if not prefix.startswith("/usr/"):
-            args += ["--ro-bind", prefix, prefix]
+        # the private /tmp first: binds below may live under /tmp (a venv there) and must
+        # land on top of it, not be hidden by it
         args += [
             "--proc",
             "/proc",
@@ -217,6 +208,16 @@ class Sandbox:
             "--tmpfs",
             "/tmp",
         ]
+        for path in SYSTEM_DIRS:
+            if os.path.islink(path):
+                args += ["--symlink", os.readlink(path), path]
+            elif os.path.isdir(path):
+                args += ["--ro-bind", path, path]
+        for path in SYSTEM_FILES:
+            if os.path.exists(path):
+                args += ["--ro-bind", path, path]
+        for prefix in interpreter_dirs():
+            args += ["--ro-bind", prefix, prefix]
         args += ["--bind", str(workdir), SANDBOX_WORKDIR]
         for host, dest in ro_binds.items():
             args += ["--ro-bind", host, dest]
@@ -366,8 +367,19 @@ def sweep_uid(uid: int, rounds: int = 50) -> int:
     return killed
 
 
-def _interpreter_prefix() -> str:
-    return os.path.realpath(sys.base_prefix)
+def interpreter_dirs() -> list[str]:
+    """Directories the sandbox needs read-only for ``sys.executable`` and its packages.
+
+    The base installation and, for a virtual environment, the venv itself (its
+    ``bin/python`` and site-packages), each at its real path and at the path Python uses.
+    """
+    dirs = []
+    for path in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable)):
+        for candidate in (os.path.abspath(path), os.path.realpath(path)):
+            if not candidate.startswith("/usr/") and candidate != "/usr":
+                dirs.append(candidate)
+    unique = sorted(set(dirs))
+    return [d for d in unique if not any(d.startswith(p + "/") for p in unique if p != d)]
 
 
 async def _wait_quietly(proc: asyncio.subprocess.Process) -> None:
