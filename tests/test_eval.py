@@ -1,0 +1,86 @@
+"""``llmgym eval``: scoring maths and end-to-end runs through the real CLI."""
+
+import importlib.metadata
+import importlib.util
+import math
+
+import pytest
+
+from llmgym import models
+from llmgym.cli import main
+from llmgym.eval import pass_at_k, summarize
+from llmgym.trajectory import Trajectory, TurnSpan, read_jsonl
+
+needs_model = pytest.mark.skipif(
+    importlib.util.find_spec("transformers") is None
+    or not any(
+        d.metadata["Name"] == models.GGUF_DISTRIBUTION for d in importlib.metadata.distributions()
+    ),
+    reason=f"needs transformers and `{models.INSTALL_HINT}`",
+)
+
+
+def trajectory(task_id: str, reward: float, invalid_turns: int = 0, error=None) -> Trajectory:
+    turns = [
+        TurnSpan(prompt_start=3 * i, completion_start=3 * i + 1, completion_end=3 * i + 3,
+                 invalid_action=i < invalid_turns)
+        for i in range(2)
+    ]  # fmt: skip
+    return Trajectory(
+        env_id="e", task_id=task_id, seed=0, reward=reward, error=error,
+        tokens=[0] * 6, loss_mask=[0, 1, 1] * 2, logprobs=[None, -1.0, -1.0] * 2, turns=turns,
+    )  # fmt: skip
+
+
+def test_pass_at_k_matches_the_closed_form():
+    assert pass_at_k(4, 0, 2) == 0.0
+    assert pass_at_k(4, 4, 1) == 1.0
+    assert pass_at_k(4, 1, 1) == 0.25
+    assert math.isclose(pass_at_k(4, 1, 2), 1 - math.comb(3, 2) / math.comb(4, 2))
+    assert pass_at_k(4, 3, 2) == 1.0
+
+
+def test_summary_counts():
+    runs = [
+        trajectory("a", 1.0), trajectory("a", 0.0, invalid_turns=1),
+        trajectory("b", 0.5), trajectory("b", 0.0, invalid_turns=2, error="timeout"),
+    ]  # fmt: skip
+    summary = summarize(runs, wall_s=2.0)
+    assert summary.tasks == 2 and summary.episodes == 4 and summary.errors == 1
+    assert summary.success_rate == 0.25 and summary.mean_reward == 0.375
+    assert summary.pass_at_k == {1: 0.25, 2: 0.5}
+    assert summary.mean_turns == 2.0 and summary.invalid_action_rate == 3 / 8
+    assert summary.generated_tokens == 16 and summary.tokens_per_s == 8.0
+
+
+@needs_model
+def test_eval_cli_with_the_scripted_expert(tmp_path, capsys):
+    out = tmp_path / "expert.jsonl"
+    code = main(
+        ["eval", "llmgym/TripBooking-v0", "--engine", "expert", "--episodes", "3",
+         "--samples", "2", "--out", str(out), "--no-progress"]
+    )  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "success rate        1.000" in printed and "pass@2 1.000" in printed
+    trajectories = read_jsonl(out)
+    assert len(trajectories) == 6 and all(t.reward == 1.0 for t in trajectories)
+    assert len({t.group_id for t in trajectories}) == 3
+
+
+@pytest.mark.slow
+@needs_model
+def test_eval_cli_with_the_transformers_engine(tmp_path, capsys):
+    out = tmp_path / "hf.jsonl"
+    code = main(
+        ["eval", "llmgym/TripBooking-v0", "--engine", "hf", "--episodes", "2",
+         "--max-tokens", "24", "--max-turns", "3", "--out", str(out), "--no-progress",
+         "--threads", "2"]
+    )  # fmt: skip
+    assert code == 0
+    assert "invalid-action rate" in capsys.readouterr().out
+    trajectories = read_jsonl(out)
+    assert len(trajectories) == 2
+    for t in trajectories:
+        assert t.ok and 1 <= t.num_turns <= 3 and t.num_sampled_tokens > 0
+        assert all(lp is not None for lp, m in zip(t.logprobs, t.loss_mask, strict=True) if m)
