@@ -28,10 +28,15 @@ class Workspace:
     """A project checked out in a private temp dir, with the agent's tools."""
 
     def __init__(
-        self, files: dict[str, str], sandbox: Sandbox, limits: SandboxLimits = COMMAND_LIMITS
+        self,
+        files: dict[str, str],
+        sandbox: Sandbox,
+        limits: SandboxLimits = COMMAND_LIMITS,
+        disk_quota_bytes: int = DISK_QUOTA_BYTES,
     ):
         self.sandbox = sandbox
         self.limits = limits
+        self.disk_quota_bytes = disk_quota_bytes
         self._root = Path(tempfile.mkdtemp(prefix="llmgym-bugfix-"))
         self.tree = self._root / "repo"
         self.original_paths = frozenset(files)
@@ -164,17 +169,18 @@ class Workspace:
                 path = Path(dirpath, name)
                 sizes.append((path.lstat().st_size, path))
         total = sum(size for size, _ in sizes)
-        if total <= DISK_QUOTA_BYTES:
+        if total <= self.disk_quota_bytes:
             return ""
         removed = 0
         for size, path in sorted(sizes, reverse=True):
-            if total <= DISK_QUOTA_BYTES:
+            if total <= self.disk_quota_bytes:
                 break
             if path.relative_to(self.tree).as_posix() not in self.original_paths:
                 path.unlink()
                 total -= size
                 removed += 1
-        return f"\n[disk quota of {DISK_QUOTA_BYTES >> 20} MiB exceeded: {removed} file(s) deleted]"
+        quota_mib = self.disk_quota_bytes / (1 << 20)
+        return f"\n[disk quota of {quota_mib:g} MiB exceeded: {removed} file(s) deleted]"
 
 
 def format_command_result(result: SandboxResult) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections import Counter
 
@@ -26,6 +27,10 @@ def env():
     environment = BugFixEnv()
     yield environment
     environment.close()
+
+
+def json_call(name: str, **arguments: str) -> str:
+    return "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>"
 
 
 def play_expert(env: BugFixEnv, task_id: str, max_turns: int = 10) -> tuple[float, dict]:
@@ -150,6 +155,18 @@ def test_file_tools_stay_inside_the_project(env):
     )
     assert "outside the project" in env.transcript[-1]["content"]
     assert not os.path.exists("/tmp/pwned")
+
+
+@needs_sandbox
+async def test_disk_fill_of_the_work_tree_is_undone(env):
+    await env.areset(seed=0, options={"task_id": "test-0000"})
+    env.workspace.disk_quota_bytes = 8 << 20
+    fill = "for i in 1 2 3 4 5 6; do dd if=/dev/zero of=junk$i bs=1M count=4; done"
+    obs, *_ = await env.astep(json_call("run", command=fill))
+    assert "disk quota" in obs[0]["content"]
+    total = sum(p.stat().st_size for p in env.workspace.tree.rglob("*") if p.is_file())
+    assert total <= 8 << 20
+    assert env.workspace.list_files().count("calutil/") >= 4  # project files are kept
 
 
 @needs_sandbox
