@@ -215,3 +215,19 @@ def test_fallback_still_limits_and_drops_root(monkeypatch, tmp_path):
     assert result.timed_out
     uid, nproc = result.stdout.split()[:2]
     assert uid != "0" and int(nproc) == FAST.processes
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="needs a leased uid (root) to see every process")
+async def test_no_zombies_are_left_to_the_host(sandbox, workdir):
+    """bwrap never reaps its pid-namespace init; the launcher (a subreaper) must."""
+    for command in ["echo hi", "sleep 30", "(setsid sleep 60 &); echo x"]:
+        await sandbox.arun(command, workdir, limits=SandboxLimits(wall_seconds=1))
+        leftovers = []
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    if entry.stat().st_uid == sandbox.uid:
+                        leftovers.append(entry.name)
+                except FileNotFoundError:
+                    continue
+        assert leftovers == [], command

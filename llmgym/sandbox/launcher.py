@@ -4,20 +4,24 @@ Run as a script (``python -I -S launcher.py SPEC_JSON -- ARGV...``), never impor
 code. It applies resource limits, and when started as root it (1) makes the interpreter
 prefix reachable for an unprivileged uid inside a private mount namespace (``/root`` is
 usually mode 0700) and (2) drops to the sandbox uid/gid with no supplementary groups. Then it
-execs ``ARGV`` (``bwrap ...`` or, in fallback mode, the command itself). Limits set here are
+runs ``ARGV`` (``bwrap ...`` or, in fallback mode, the command itself) as a child subreaper. Limits set here are
 inherited by bubblewrap and everything the command starts.
 """
 
+import contextlib
 import ctypes
 import json
 import os
 import resource
+import signal
 import sys
+import time
 
 CLONE_NEWNS = 0x20000
 MS_BIND = 0x1000
 MS_REC = 0x4000
 MS_PRIVATE = 1 << 18
+PR_SET_CHILD_SUBREAPER = 36
 
 RLIMITS = {
     "cpu_seconds": resource.RLIMIT_CPU,
@@ -84,7 +88,48 @@ def main() -> None:
         if os.getuid() == 0 or os.geteuid() == 0:
             raise SystemExit("llmgym sandbox launcher: failed to drop root")
     os.umask(0o022)
-    os.execvp(argv[0], argv)
+    sys.exit(supervise(argv, own_uid=spec.get("uid") is not None))
+
+
+def supervise(argv: list[str], own_uid: bool) -> int:
+    """Run ``argv`` as our child and reap every descendant orphaned to us.
+
+    As a child subreaper the launcher collects the zombies bubblewrap leaves behind (its
+    pid-namespace init is never reaped by bwrap itself); without it they pile up under the
+    host's pid 1, which in a container may never reap them, and count against RLIMIT_NPROC.
+    On SIGTERM (the host's wall clock) or when the command ends, whatever the sandbox uid
+    still runs is killed (``kill(-1)`` reaches only that uid's processes, never ours).
+    """
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    child = os.fork()
+    if child == 0:
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+
+    def kill_everything(*_: object) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(-1 if own_uid else child, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, kill_everything)
+    _, status = os.waitpid(child, 0)
+    if own_uid:
+        kill_everything()
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:  # reap the orphans (zombies by now) handed to us
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid == 0:
+            time.sleep(0.005)
+    code = os.waitstatus_to_exitcode(status)
+    if code < 0:  # die of the same signal, so the host sees what killed the command
+        signal.signal(-code, signal.SIG_DFL)
+        os.kill(os.getpid(), -code)
+    return code
 
 
 if __name__ == "__main__":

@@ -300,6 +300,11 @@ class Sandbox:
             await asyncio.wait_for(proc.wait(), timeout=lim.wall_seconds)
         except TimeoutError:
             timed_out = True
+            # the launcher kills what the sandbox runs and reaps it; SIGKILL below if it hangs
+            with contextlib.suppress(ProcessLookupError):
+                proc.send_signal(signal.SIGTERM)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), timeout=2)
         finally:
             self._kill_all(proc.pid)
             await _wait_quietly(proc)
