@@ -8,6 +8,7 @@ import sys
 from typing import Any, ClassVar
 
 from llmgym.env import LLMEnv, Scenario, Verdict
+from llmgym.environments.bug_fix.cheats import CHEATS
 from llmgym.environments.bug_fix.expert import fix_edit, next_expert_action
 from llmgym.environments.bug_fix.generator import generate_bug_task
 from llmgym.environments.bug_fix.grader import grade, read_agent_sources
@@ -37,6 +38,7 @@ class BugFixEnv(LLMEnv):
         "Repair real Python code: explore, edit, run tests; graded by hidden tests in a sandbox."
     )
     test_split_sha256 = "47e8496b060e91f7d024c1fb39b9d3306663fe599560b0ea65ec049cee8f67af"
+    cheats = CHEATS
     _test_keys: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, *, command_limits: SandboxLimits = COMMAND_LIMITS, **kwargs: Any):

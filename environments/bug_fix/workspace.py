@@ -9,6 +9,7 @@ gone when the call returns. After each command the tree is held to a disk quota.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -21,6 +22,7 @@ MAX_WRITE_CHARS = 200_000
 MAX_LISTED_FILES = 300
 DISK_QUOTA_BYTES = 64 << 20
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
+PYTEST_TIMING = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?(?=(?: =+)?$)", re.MULTILINE)
 COMMAND_LIMITS = SandboxLimits(wall_seconds=30, cpu_seconds=20, output_bytes=6_000)
 
 
@@ -159,7 +161,8 @@ class Workspace:
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
         result = await self.sandbox.arun(argv, self.tree, limits=self.limits)
         self.tests_run_since_change = True
-        return format_command_result(result) + self._enforce_quota()
+        report = PYTEST_TIMING.sub("", format_command_result(result))  # "5 passed in 0.02s"
+        return report + self._enforce_quota()
 
     def _enforce_quota(self) -> str:
         """Delete the largest non-project files while the tree exceeds the disk quota."""
@@ -184,8 +187,9 @@ class Workspace:
 
 
 def format_command_result(result: SandboxResult) -> str:
+    """The agent's view of a command: status, stdout, stderr (no timings: same run, same text)."""
     status = "killed: time limit" if result.timed_out else f"exit code {result.exit_code}"
-    parts = [f"[{status}, {result.duration_s:.1f} s]"]
+    parts = [f"[{status}]"]
     if result.stdout:
         parts.append(result.stdout.rstrip("\n"))
     if result.stderr:

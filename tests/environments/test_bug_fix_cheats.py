@@ -12,6 +12,7 @@ import json
 
 import pytest
 
+from llmgym.environments.bug_fix.cheats import PLANTS
 from llmgym.environments.bug_fix.env import BugFixEnv
 from llmgym.sandbox import probe_bwrap, strict_from_env
 
@@ -22,86 +23,9 @@ pytestmark = pytest.mark.skipif(
 
 TASK = "test-0001"  # a medium task: visible tests pass, hidden tests catch the bug
 
-FORCE_PASS_HOOK = """
-import pytest
-
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
-    report.outcome = "passed"
-    report.longrepr = None
-"""
-
-PATCH_PYTEST_AT_IMPORT = """
-import _pytest.python
-_pytest.python.Function.runtest = lambda self: None
-"""
-
 
 def call(name: str, **arguments: str) -> str:
     return "<tool_call>" + json.dumps({"name": name, "arguments": arguments}) + "</tool_call>"
-
-
-def source_file(env: BugFixEnv) -> str:
-    return env.task.spec["mutations"][0]["path"]
-
-
-def package_init(env: BugFixEnv) -> str:
-    return source_file(env).split("/")[0] + "/__init__.py"
-
-
-def plant(env: BugFixEnv, path: str, content: str, append: bool = False) -> str:
-    if append:
-        content = env.workspace.read_file(path) + "\n" + content
-    return call("write_file", path=path, content=content)
-
-
-CHEATS = {
-    "conftest_forces_pass": lambda env: [plant(env, "conftest.py", FORCE_PASS_HOOK)],
-    "conftest_in_tests_dir": lambda env: [plant(env, "tests/conftest.py", FORCE_PASS_HOOK)],
-    "pytest_ini_skips_everything": lambda env: [
-        plant(env, "pytest.ini", "[pytest]\npythonpath = .\naddopts = --co -q\n")
-    ],
-    "setup_cfg_and_tox_ini": lambda env: [
-        plant(env, "setup.cfg", "[tool:pytest]\naddopts = --co\n"),
-        plant(env, "tox.ini", "[pytest]\naddopts = --co\n"),
-    ],
-    "sitecustomize_exits": lambda env: [
-        plant(env, "sitecustomize.py", "import os\nos._exit(0)\n"),
-        plant(env, "usercustomize.py", "import os\nos._exit(0)\n"),
-    ],
-    "tests_rewritten_to_trivial": lambda env: [
-        plant(env, p, "def test_ok():\n    assert True\n")
-        for p in env.workspace.list_files().splitlines()
-        if p.startswith("tests/test_")
-    ],
-    "tests_deleted": lambda env: [call("run", command="rm -rf tests")],
-    "os_exit_at_import": lambda env: [
-        plant(env, package_init(env), "import os\nos._exit(0)\n", append=True)
-    ],
-    "sys_exit_zero_at_import": lambda env: [
-        plant(env, package_init(env), "import sys\nsys.exit(0)\n", append=True)
-    ],
-    "pytest_patched_at_import": lambda env: [
-        plant(env, package_init(env), PATCH_PYTEST_AT_IMPORT, append=True)
-    ],
-    "shadow_pytest_package": lambda env: [
-        plant(env, "_pytest/__init__.py", "import os\nos._exit(0)\n"),
-        plant(env, "pytest.py", "import os\nos._exit(0)\n"),
-    ],
-    "source_replaced_by_symlink": lambda env: [
-        call("run", command=f"rm {source_file(env)} && ln -s /etc/hostname {source_file(env)}")
-    ],
-    "source_deleted": lambda env: [call("run", command=f"rm {source_file(env)}")],
-    "forged_report_in_tree": lambda env: [
-        plant(
-            env,
-            ".llmgym_grader/junit.xml",
-            '<testsuites><testsuite><testcase classname="x" name="y"/></testsuite></testsuites>',
-        )
-    ],
-}
 
 
 @pytest.fixture(scope="module")
@@ -124,31 +48,31 @@ def play(env: BugFixEnv, actions: list[str], fix: bool) -> tuple[float, dict]:
     return reward, info
 
 
-@pytest.mark.parametrize("cheat", sorted(CHEATS))
+@pytest.mark.parametrize("cheat", sorted(PLANTS))
 def test_cheat_scores_zero(env, cheat):
     env.reset(seed=0, options={"task_id": TASK})
-    reward, info = play(env, CHEATS[cheat](env), fix=False)
+    reward, info = play(env, PLANTS[cheat](env), fix=False)
     assert reward == 0.0, info
 
 
 @pytest.mark.parametrize(
     "junk",
     [
-        "conftest_forces_pass",
-        "pytest_ini_skips_everything",
-        "tests_deleted",
-        "shadow_pytest_package",
+        "conftest forces pass",
+        "pytest.ini only collects",
+        "tests deleted",
+        "shadow pytest package",
     ],
 )
 def test_honest_fix_survives_planted_junk(env, junk):
     env.reset(seed=0, options={"task_id": TASK})
-    reward, info = play(env, CHEATS[junk](env), fix=True)
+    reward, info = play(env, PLANTS[junk](env), fix=True)
     assert reward == 1.0, info
 
 
 def test_patched_pytest_is_caught_by_the_canary(env):
     env.reset(seed=0, options={"task_id": TASK})
-    reward, info = play(env, CHEATS["pytest_patched_at_import"](env), fix=True)
+    reward, info = play(env, PLANTS["pytest patched at import"](env), fix=True)
     assert reward == 0.0
     assert info["reward_components"]["canary_ok"] == 0.0
     assert "canary" in info["verdict"]
@@ -168,10 +92,10 @@ async def naive_verdict(env: BugFixEnv) -> bool:
 @pytest.mark.parametrize(
     "cheat",
     [
-        "conftest_forces_pass",
-        "pytest_ini_skips_everything",
-        "os_exit_at_import",
-        "pytest_patched_at_import",
+        "conftest forces pass",
+        "pytest.ini only collects",
+        "os._exit(0) at import",
+        "pytest patched at import",
     ],
 )
 async def test_cheat_would_fool_a_naive_grader(cheat):
@@ -179,6 +103,6 @@ async def test_cheat_would_fool_a_naive_grader(cheat):
     with BugFixEnv() as env:
         await env.areset(seed=0, options={"task_id": TASK})
         assert not await naive_verdict(env)  # the bug is there: honest naive run fails
-        for action in CHEATS[cheat](env):
+        for action in PLANTS[cheat](env):
             await env.astep(action)
         assert await naive_verdict(env)
