@@ -231,3 +231,10 @@ async def test_no_zombies_are_left_to_the_host(sandbox, workdir):
                 except FileNotFoundError:
                     continue
         assert leftovers == [], command
+
+
+def test_closed_sandbox_refuses_to_run(tmp_path):
+    sandbox = Sandbox(FAST, strict=True)
+    sandbox.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        sandbox.run("id -u", tmp_path)

@@ -98,21 +98,18 @@ def probe_bwrap() -> str | None:
         reason: str | None = "bwrap not found on PATH (install it: apt-get install bubblewrap)"
     else:
         cmd = [bwrap, "--unshare-all", "--unshare-user", "--ro-bind", "/", "/", "true"]
-        if os.getuid() == 0:  # probe as the uid we will really use
-            cmd = [
-                sys.executable,
-                "-I",
-                "-S",
-                str(LAUNCHER),
-                json.dumps({"expose": [], "rlimits": {}, "uid": 65534, "gid": 65534}),
-                "--",
-                *cmd,
-            ]
+        lease = lease_uid() if os.getuid() == 0 else None
+        if lease is not None:  # probe as an unprivileged uid, as the real runs will be
+            spec = {"expose": [], "rlimits": {}, "uid": lease.uid, "gid": lease.uid}
+            cmd = [sys.executable, "-I", "-S", str(LAUNCHER), json.dumps(spec), "--", *cmd]
         try:
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=30, check=False)
             reason = None if proc.returncode == 0 else f"bwrap failed: {proc.stderr.strip()}"
         except (OSError, subprocess.TimeoutExpired) as exc:
             reason = f"bwrap failed: {exc}"
+        finally:
+            if lease is not None:
+                lease.release()
     _BWRAP_PROBE["result"] = reason
     return reason
 
@@ -145,6 +142,7 @@ class Sandbox:
             )
         self._lease: UidLease | None = lease_uid() if os.getuid() == 0 else None
         self._busy = False
+        self._closed = False
 
     @property
     def uid(self) -> int:
@@ -161,6 +159,7 @@ class Sandbox:
                 os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
 
     def close(self) -> None:
+        self._closed = True
         if self._lease is not None:
             self._lease.release()
             self._lease = None
@@ -255,6 +254,8 @@ class Sandbox:
             env: extra environment variables (the host environment is never passed).
             limits: override this sandbox's limits for one call.
         """
+        if self._closed:  # never fall back to running as ourselves (root) without a lease
+            raise RuntimeError("this Sandbox is closed; create a new one")
         if self._busy:
             raise RuntimeError(
                 "this Sandbox is already running a command (its sweep would kill the other "
