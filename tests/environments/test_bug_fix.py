@@ -77,26 +77,15 @@ def test_catalog_has_every_kind_and_multi_file_pairs():
     assert all(not e.failing_visible for e in pairs)
 
 
-def test_mutation_round_trip_and_determinism():
+def test_mutation_discovery_is_deterministic_and_valid():
     project = load_projects()["money"]
     path = "money/split.py"
     found = find_mutations(path, project.files[path])
-    assert found == find_mutations(path, project.files[path])
+    assert found and found == find_mutations(path, project.files[path])
     for mutation in found:
-        broken = apply_mutations(project.files, [mutation])
-        assert broken[path] != project.files[path]
-        undo = Mutation(
-            path,
-            mutation.start_line,
-            mutation.start_line + len(mutation.mutated.split("\n")) - 1
-            if mutation.mutated
-            else mutation.start_line - 1,
-            mutation.mutated,
-            mutation.original,
-            mutation.kind,
-        )
-        if mutation.mutated:
-            assert apply_mutations(broken, [undo])[path] == project.files[path]
+        broken = apply_mutations(project.files, [mutation])[path]
+        assert broken != project.files[path]
+        compile(broken, path, "exec")  # every mutant is valid Python
 
 
 def test_agent_tree_has_no_hidden_tests():
@@ -225,3 +214,19 @@ def test_expert_solves_every_test_task(env):
         if reward != 1.0:
             failures[task_id] = info.get("verdict")
     assert failures == {}
+
+
+def test_recorded_fix_restores_the_clean_project_for_every_catalog_bug():
+    """The expert's edits (the recorded patch) undo every confirmed bug exactly."""
+    from llmgym.environments.bug_fix.expert import fix_edit
+
+    projects = load_projects()
+    for entry in load_catalog():
+        clean = projects[entry.project].files
+        mutations = [Mutation.from_dict(m) for m in entry.mutations]
+        broken = apply_mutations(clean, mutations)
+        for mutation in mutations:
+            old, new = fix_edit(broken[mutation.path], mutation)
+            assert broken[mutation.path].count(old) == 1
+            broken[mutation.path] = broken[mutation.path].replace(old, new, 1)
+        assert broken == clean, entry.key
