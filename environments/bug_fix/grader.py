@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import xml.etree.ElementTree as ET
@@ -67,14 +68,15 @@ def read_agent_sources(project: Project, agent_dir: Path) -> dict[str, str]:
         path = os.path.join(root, rel)
         if os.path.realpath(path) != path:  # a symlink somewhere on the way: ignore it
             continue
-        try:
-            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        try:  # O_NONBLOCK: a FIFO planted in place of a source file must not hang us
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
         except OSError:
             continue
         with os.fdopen(fd, "rb") as f:
-            if not os.path.isfile(path) or os.fstat(f.fileno()).st_size > MAX_SOURCE_BYTES:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_SOURCE_BYTES:
                 continue
-            taken[rel] = f.read().decode("utf-8", "replace")
+            taken[rel] = f.read(MAX_SOURCE_BYTES + 1).decode("utf-8", "replace")
     return taken
 
 

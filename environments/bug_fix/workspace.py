@@ -112,8 +112,8 @@ class Workspace:
         if len(content) > MAX_WRITE_CHARS:
             raise ToolError(f"content is {len(content)} characters; the limit is {MAX_WRITE_CHARS}")
         full = self.resolve(path)
-        if full.is_dir():
-            raise ToolError(f"{path!r} is a directory")
+        if full.exists() and not full.is_file():
+            raise ToolError(f"{path!r} exists and is not a regular file (a directory, FIFO...)")
         full.parent.mkdir(parents=True, exist_ok=True)
         full.write_text(content)
         self.sandbox.adopt(self.tree)
@@ -165,12 +165,16 @@ class Workspace:
         return report + self._enforce_quota()
 
     def _enforce_quota(self) -> str:
-        """Delete the largest non-project files while the tree exceeds the disk quota."""
+        """Delete the largest non-project files while the tree exceeds the disk quota.
+
+        Each file counts at least 4 KiB, so the quota also bounds the number of files.
+        """
         sizes = []
         for dirpath, _, filenames in os.walk(self.tree):
             for name in filenames:
                 path = Path(dirpath, name)
-                sizes.append((path.lstat().st_size, path))
+                # at least a block each, so that a million tiny files count too
+                sizes.append((max(path.lstat().st_size, 4096), path))
         total = sum(size for size, _ in sizes)
         if total <= self.disk_quota_bytes:
             return ""

@@ -230,3 +230,14 @@ def test_recorded_fix_restores_the_clean_project_for_every_catalog_bug():
             assert broken[mutation.path].count(old) == 1
             broken[mutation.path] = broken[mutation.path].replace(old, new, 1)
         assert broken == clean, entry.key
+
+
+@needs_sandbox
+async def test_fifo_in_place_of_a_file_hangs_nothing(env):
+    await env.areset(seed=0, options={"task_id": "test-0001"})
+    path = env.task.spec["mutations"][0]["path"]
+    await env.astep(json_call("run", command=f"rm {path} && mkfifo {path} && mkfifo other"))
+    obs, *_ = await env.astep(json_call("write_file", path="other", content="x"))
+    assert "not a regular file" in obs[0]["content"]
+    obs, reward, terminated, *_ = await env.astep(json_call("submit"))
+    assert terminated and reward == 0.0
