@@ -8,11 +8,13 @@ gone when the call returns. After each command the tree is held to a disk quota.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits, SandboxResult
@@ -52,6 +54,9 @@ class Workspace:
 
     def close(self) -> None:
         if self._root.exists():
+            for dirpath, _, _ in os.walk(self._root):  # the agent may have chmod-ed dirs 000
+                with contextlib.suppress(OSError):
+                    os.chmod(dirpath, 0o700)
             shutil.rmtree(self._root, ignore_errors=True)
 
     # --- path safety --------------------------------------------------------------------
@@ -95,11 +100,12 @@ class Workspace:
         Args:
             path: file path relative to the project root, e.g. "pkg/module.py".
         """
-        full = self.resolve(path)
-        if not full.is_file():
-            raise ToolError(f"no such file: {path!r} (call list_files to see the files)")
-        self.reads.add(self._rel(full))
-        return full.read_bytes().decode("utf-8", "replace")
+        with file_errors(path):
+            full = self.resolve(path)
+            if not full.is_file():
+                raise ToolError(f"no such file: {path!r} (call list_files to see the files)")
+            self.reads.add(self._rel(full))
+            return full.read_bytes().decode("utf-8", "replace")
 
     @tool
     def write_file(self, path: str, content: str) -> str:
@@ -109,16 +115,19 @@ class Workspace:
             path: file path relative to the project root.
             content: the complete new text of the file.
         """
-        if len(content) > MAX_WRITE_CHARS:
-            raise ToolError(f"content is {len(content)} characters; the limit is {MAX_WRITE_CHARS}")
-        full = self.resolve(path)
-        if full.exists() and not full.is_file():
-            raise ToolError(f"{path!r} exists and is not a regular file (a directory, FIFO...)")
-        full.parent.mkdir(parents=True, exist_ok=True)
-        full.write_text(content)
-        self.sandbox.adopt(self.tree)
-        self.tests_run_since_change = False
-        return f"Wrote {len(content)} characters to {self._rel(full)}."
+        with file_errors(path):
+            if len(content) > MAX_WRITE_CHARS:
+                raise ToolError(
+                    f"content is {len(content)} characters; the limit is {MAX_WRITE_CHARS}"
+                )
+            full = self.resolve(path)
+            if full.exists() and not full.is_file():
+                raise ToolError(f"{path!r} exists and is not a regular file (a directory, FIFO...)")
+            full.parent.mkdir(parents=True, exist_ok=True)
+            full.write_text(content)
+            self.sandbox.adopt(self.tree)
+            self.tests_run_since_change = False
+            return f"Wrote {len(content)} characters to {self._rel(full)}."
 
     @tool
     def edit_file(self, path: str, old: str, new: str) -> str:
@@ -129,20 +138,21 @@ class Workspace:
             old: the exact text to replace (include enough lines to make it unique).
             new: the text to put in its place.
         """
-        full = self.resolve(path)
-        if not full.is_file():
-            raise ToolError(f"no such file: {path!r}")
-        text = full.read_text()
-        count = text.count(old) if old else 0
-        if count != 1:
-            where = "was not found" if count == 0 else f"occurs {count} times"
-            raise ToolError(
-                f"`old` {where} in {path}; it must match exactly one place (copy it from "
-                "read_file, whitespace included, and add surrounding lines to make it unique)"
-            )
-        full.write_text(text.replace(old, new, 1))
-        self.tests_run_since_change = False
-        return f"Edited {self._rel(full)}."
+        with file_errors(path):
+            full = self.resolve(path)
+            if not full.is_file():
+                raise ToolError(f"no such file: {path!r}")
+            text = full.read_text()
+            count = text.count(old) if old else 0
+            if count != 1:
+                where = "was not found" if count == 0 else f"occurs {count} times"
+                raise ToolError(
+                    f"`old` {where} in {path}; it must match exactly one place (copy it from "
+                    "read_file, whitespace included, and add surrounding lines to make it unique)"
+                )
+            full.write_text(text.replace(old, new, 1))
+            self.tests_run_since_change = False
+            return f"Edited {self._rel(full)}."
 
     @tool
     async def run(self, command: str) -> str:
@@ -183,11 +193,21 @@ class Workspace:
             if total <= self.disk_quota_bytes:
                 break
             if path.relative_to(self.tree).as_posix() not in self.original_paths:
-                path.unlink()
+                with contextlib.suppress(OSError):
+                    path.unlink()
                 total -= size
                 removed += 1
         quota_mib = self.disk_quota_bytes / (1 << 20)
         return f"\n[disk quota of {quota_mib:g} MiB exceeded: {removed} file(s) deleted]"
+
+
+@contextlib.contextmanager
+def file_errors(path: str) -> Iterator[None]:
+    """Turn OS and decoding errors of a file tool into a message for the agent."""
+    try:
+        yield
+    except (OSError, UnicodeError) as exc:
+        raise ToolError(f"cannot access {path!r}: {type(exc).__name__}: {exc}") from None
 
 
 def format_command_result(result: SandboxResult) -> str:

@@ -241,3 +241,20 @@ async def test_fifo_in_place_of_a_file_hangs_nothing(env):
     assert "not a regular file" in obs[0]["content"]
     obs, reward, terminated, *_ = await env.astep(json_call("submit"))
     assert terminated and reward == 0.0
+
+
+@needs_sandbox
+async def test_odd_files_become_tool_errors_not_exceptions(env):
+    await env.areset(seed=0, options={"task_id": "test-0001"})
+    await env.astep(
+        json_call(
+            "run", command="printf '\\377\\376bad' > bin.dat; mkdir -p locked; chmod 000 locked"
+        )
+    )
+    obs, *_ = await env.astep(json_call("edit_file", path="bin.dat", old="bad", new="good"))
+    assert "cannot access" in obs[0]["content"] and "UnicodeDecodeError" in obs[0]["content"]
+    obs, *_ = await env.astep(json_call("read_file", path="locked"))
+    assert "no such file" in obs[0]["content"]
+    root = env.workspace.tree.parent
+    env.close()
+    assert not root.exists()
