@@ -53,6 +53,7 @@ class ChatFormat:
         # What the template writes after an assistant's content (e.g. "<|im_end|>\n").
         self.assistant_closing = before[before.rindex(_SENTINEL) + len(_SENTINEL) :]
         self._dummy_text = before
+        self._prompt_cache: dict[str, tuple[int, ...]] = {}
 
     def with_tools(self, tools: list[dict[str, Any]] | None) -> ChatFormat:
         return ChatFormat(self.tokenizer, tools, self.chat_template)
@@ -70,8 +71,19 @@ class ChatFormat:
         return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def prompt_ids(self, messages: Sequence[dict[str, Any]]) -> list[int]:
-        """Token ids of the first prompt: the reset messages and the generation prompt."""
-        return self.encode(self.render(messages, add_generation_prompt=True))
+        """Token ids of the first prompt: the reset messages and the generation prompt.
+
+        Cached by rendered text: a GRPO group (and every episode of an env, for the long
+        system prompt) starts from the same prompt, and tokenizing it is the collector's
+        largest CPU cost per episode.
+        """
+        text = self.render(messages, add_generation_prompt=True)
+        ids = self._prompt_cache.get(text)
+        if ids is None:
+            if len(self._prompt_cache) >= 1024:
+                self._prompt_cache.pop(next(iter(self._prompt_cache)))
+            ids = self._prompt_cache[text] = tuple(self.encode(text))
+        return list(ids)
 
     def delta_ids(self, messages: Sequence[dict[str, Any]], *, after_eos: bool) -> list[int]:
         """Tokens to append after a sampled assistant turn to add ``messages`` and a new
