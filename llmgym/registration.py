@@ -39,6 +39,11 @@ BUNDLED: tuple[EnvEntry, ...] = (
         "llmgym.environments.ticket_close.env:TicketCloseEnv",
         "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer.",
     ),
+    EnvEntry(
+        "llmgym/BugFix-v0",
+        "llmgym.environments.bug_fix.env:BugFixEnv",
+        "Repair real Python code: explore, edit, run tests; graded by hidden tests in a sandbox.",
+    ),
 )
 
 _known: dict[str, EnvEntry] = {}
