@@ -87,7 +87,9 @@ async def test_fork_flood_is_capped(sandbox, workdir):
 
 async def test_memory_bomb_fails_inside(sandbox, workdir):
     result = await sandbox.arun(
-        [sys.executable, "-c", "x = [bytearray(64 << 20) for _ in range(100)]"], workdir
+        [sys.executable, "-c", "x = [bytearray(64 << 20) for _ in range(100)]"],
+        workdir,
+        limits=SandboxLimits(wall_seconds=30, cpu_seconds=20),  # generous: a loaded CI box
     )
     assert result.exit_code not in (0, None)
     assert "MemoryError" in result.stderr

@@ -54,9 +54,10 @@ class Workspace:
 
     def close(self) -> None:
         if self._root.exists():
-            for dirpath, _, _ in os.walk(self._root):  # the agent may have chmod-ed dirs 000
-                with contextlib.suppress(OSError):
-                    os.chmod(dirpath, 0o700)
+            for dirpath, dirnames, _ in os.walk(self._root):  # the agent may chmod dirs 000
+                for name in dirnames:  # before os.walk tries to list them
+                    with contextlib.suppress(OSError):
+                        os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
             shutil.rmtree(self._root, ignore_errors=True)
 
     # --- path safety --------------------------------------------------------------------
