@@ -56,8 +56,10 @@ class Workspace:
         if self._root.exists():
             for dirpath, dirnames, _ in os.walk(self._root):  # the agent may chmod dirs 000
                 for name in dirnames:  # before os.walk tries to list them
-                    with contextlib.suppress(OSError):
-                        os.chmod(os.path.join(dirpath, name), 0o700, follow_symlinks=False)
+                    child = os.path.join(dirpath, name)
+                    if not os.path.islink(child):  # never chmod a link's target (say, /)
+                        with contextlib.suppress(OSError):
+                            os.chmod(child, 0o700)
             shutil.rmtree(self._root, ignore_errors=True)
 
     # --- path safety --------------------------------------------------------------------

@@ -144,6 +144,9 @@ def test_file_tools_stay_inside_the_project(env):
     )
     assert "outside the project" in env.transcript[-1]["content"]
     assert not os.path.exists("/tmp/pwned")
+    modes = {p: os.stat(p).st_mode for p in ("/", "/etc/passwd")}
+    env.close()  # cleanup must not follow the planted links
+    assert {p: os.stat(p).st_mode for p in modes} == modes
 
 
 @needs_sandbox
