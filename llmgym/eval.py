@@ -137,7 +137,7 @@ def episode_tasks(args: argparse.Namespace) -> list[tuple[dict[str, Any], int]]:
         import gymnasium as gym
 
         env = gym.make(args.env_id)
-        ids = env.unwrapped.task_ids("test")
+        ids = env.unwrapped.task_ids("test")  # type: ignore[attr-defined]
         env.close()
         if args.episodes > len(ids):
             logger.warning("%s has %d test tasks; playing all of them", args.env_id, len(ids))

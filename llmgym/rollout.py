@@ -15,7 +15,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,7 +96,7 @@ class RolloutCollector:
                 results[position] = trajectory
         return [t for t in results if t is not None]
 
-    async def stream(self, specs: Sequence[EpisodeSpec]) -> AsyncIterator[Trajectory]:
+    async def stream(self, specs: Sequence[EpisodeSpec]) -> AsyncGenerator[Trajectory, None]:
         """Yield trajectories as their episodes finish (completion order).
 
         To stop early, iterate inside ``contextlib.aclosing(collector.stream(...))``: closing
@@ -106,7 +106,9 @@ class RolloutCollector:
             async for _, trajectory in items:
                 yield trajectory
 
-    async def stream_groups(self, specs: Sequence[EpisodeSpec]) -> AsyncIterator[list[Trajectory]]:
+    async def stream_groups(
+        self, specs: Sequence[EpisodeSpec]
+    ) -> AsyncGenerator[list[Trajectory], None]:
         """Yield each group (specs sharing ``group_id``) once all its episodes finished."""
         sizes: dict[str | None, int] = {}
         for spec in specs:
@@ -122,7 +124,7 @@ class RolloutCollector:
 
     async def _stream_indexed(
         self, specs: Sequence[EpisodeSpec]
-    ) -> AsyncIterator[tuple[int, Trajectory]]:
+    ) -> AsyncGenerator[tuple[int, Trajectory], None]:
         semaphore = asyncio.Semaphore(self.config.concurrency)
         done: asyncio.Queue[tuple[int, Trajectory]] = asyncio.Queue()
 

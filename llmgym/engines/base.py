@@ -15,6 +15,15 @@ from typing import Literal, Protocol, runtime_checkable
 FinishReason = Literal["stop", "length", "abort"]
 
 
+def as_finish_reason(value: object) -> FinishReason:
+    """Map a backend's finish reason onto ours ("stop", "length"; anything else "abort")."""
+    if value == "stop":
+        return "stop"
+    if value == "length":
+        return "length"
+    return "abort"
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """How to sample one completion."""

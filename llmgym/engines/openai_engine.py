@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmgym.engines.base import Completion, SamplingParams
+from llmgym.engines.base import Completion, SamplingParams, as_finish_reason
 
 logger = logging.getLogger(__name__)
 
@@ -130,8 +130,7 @@ class OpenAIEngine:
         raise ConnectionError(f"no server reachable among {self.base_urls}: {last_error!r}")
 
     def _completion(self, choice: dict[str, Any]) -> Completion:
-        reason = choice.get("finish_reason")
-        finish = reason if reason in ("stop", "length") else "abort"
+        finish = as_finish_reason(choice.get("finish_reason"))
         text = choice.get("text", "")
         token_logprobs = (choice.get("logprobs") or {}).get("token_logprobs") or []
         token_ids = choice.get("token_ids")

@@ -18,7 +18,7 @@ from typing import Any
 import gymnasium as gym
 
 from llmgym.chat import ChatFormat
-from llmgym.engines.base import Completion, SamplingParams
+from llmgym.engines.base import Completion, FinishReason, SamplingParams
 
 
 @dataclass
@@ -74,7 +74,8 @@ class ExpertEngine:
         action = shadow.env.unwrapped.expert_action()
         token_ids = tuple(self.chat.encode(action)) + self.chat.eos_token_ids
         token_ids = token_ids[: params.max_tokens]
-        finish = "stop" if token_ids and token_ids[-1] in self.chat.eos_token_ids else "length"
+        ended = bool(token_ids) and token_ids[-1] in self.chat.eos_token_ids
+        finish: FinishReason = "stop" if ended else "length"
         _, _, terminated, truncated, _ = shadow.env.step(action)
         shadow.seen, shadow.done = prompt + token_ids, terminated or truncated
         if shadow.done:

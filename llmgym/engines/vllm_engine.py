@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmgym.engines.base import Completion, SamplingParams
+from llmgym.engines.base import Completion, SamplingParams, as_finish_reason
 
 logger = logging.getLogger(__name__)
 
@@ -82,16 +82,16 @@ class VLLMEngine:
         self.model_version = 0
         args = AsyncEngineArgs(
             model=model,
-            dtype=dtype,
+            dtype=dtype,  # type: ignore[arg-type]
             max_model_len=max_model_len,
             enforce_eager=enforce_eager,
             seed=seed,
-            logprobs_mode=logprobs_mode,
+            logprobs_mode=logprobs_mode,  # type: ignore[arg-type]
             disable_log_stats=True,
             **engine_kwargs,
         )
         started = time.perf_counter()
-        self._llm = AsyncLLM.from_engine_args(args)
+        self._llm: Any = AsyncLLM.from_engine_args(args)
         self._closed = False
         logger.info("vLLM engine for %s up in %.1f s", model, time.perf_counter() - started)
 
@@ -115,7 +115,7 @@ class VLLMEngine:
     async def generate(self, prompt_token_ids: list[int], params: SamplingParams) -> Completion:
         """Sample one completion; concurrent calls share vLLM's continuous batching."""
         request_id = f"llmgym-{next(_request_ids)}"
-        prompt = {"prompt_token_ids": list(prompt_token_ids)}
+        prompt: Any = {"prompt_token_ids": list(prompt_token_ids)}
         final = None
         async for output in self._llm.generate(prompt, self._sampling_params(params), request_id):
             final = output
@@ -124,11 +124,12 @@ class VLLMEngine:
         sample = final.outputs[0]
         token_ids = tuple(sample.token_ids)
         logprobs = tuple(
-            step[token].logprob
+            step[token].logprob  # type: ignore[index]
             for step, token in zip(sample.logprobs or (), token_ids, strict=True)
         )
-        reason = sample.finish_reason if sample.finish_reason in ("stop", "length") else "abort"
-        return Completion(token_ids, logprobs, reason, text=sample.text)
+        return Completion(
+            token_ids, logprobs, as_finish_reason(sample.finish_reason), text=sample.text
+        )
 
     async def load_weights(self, weights_path: str | Path) -> float:
         """Load new weights in place from a saved model folder; returns the seconds taken.
@@ -146,6 +147,10 @@ class VLLMEngine:
             "loaded weights v%d from %s in %.2f s", self.model_version, weights_path, elapsed
         )
         return elapsed
+
+    async def reset_prefix_cache(self) -> None:
+        """Forget cached KV blocks (benchmarks; done by ``load_weights`` already)."""
+        await self._llm.reset_prefix_cache()
 
     async def close(self) -> None:
         if self._closed:
