@@ -68,6 +68,8 @@ async def bench_sandbox_cost(repeats: int) -> None:
     env = BugFixEnv()
     await env.areset(seed=0, options={"task_id": "test-0000"})
     ws, project = env.workspace, env.project
+    sandboxed_true = await timed(lambda: env.sandbox.arun(["true"], ws.tree), repeats)
+    plain_true = await timed(lambda: plain(["true"], ws.tree), repeats)
     sandboxed_tests = await timed(ws.run_tests, repeats)
     tests_argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests"]
     plain_tests = await timed(lambda: plain(tests_argv, ws.tree), repeats)
@@ -93,6 +95,7 @@ async def bench_sandbox_cost(repeats: int) -> None:
     print(f"\n== sandbox cost (task test-0000, project {project.name}, {repeats} runs, medians) ==")
     print(f"{'what':<34}{'sandboxed s':>12}{'direct s':>10}{'ratio':>8}")
     for name, a, b in [
+        ("empty command (true)", sandboxed_true, plain_true),
         ("run_tests() (visible tests)", sandboxed_tests, plain_tests),
         ("grading (visible + hidden tests)", sandboxed_grade, plain_grade),
     ]:
