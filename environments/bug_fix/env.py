@@ -48,7 +48,7 @@ class BugFixEnv(LLMEnv):
         if importlib.util.find_spec("pytest") is None:
             raise ModuleNotFoundError(
                 f"BugFix-v0 runs the projects' tests with pytest, which {sys.executable} lacks: "
-                "pip install 'pytest>=8' (or llmgym[bugfix])"
+                "pip install 'pytest>=8'"
             )
         self.command_limits = command_limits
         self.sandbox = Sandbox(command_limits)
