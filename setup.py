@@ -7,7 +7,11 @@ so the package list is computed here instead.
 
 from setuptools import find_packages, setup
 
-MAPPED = {"environments": "llmgym.environments", "trainers": "llmgym.trainers", "tasks": "llmgym.task_data"}
+MAPPED = {
+    "environments": "llmgym.environments",
+    "trainers": "llmgym.trainers",
+    "tasks": "llmgym.task_data",
+}
 
 packages = ["llmgym", *(f"llmgym.{p}" for p in find_packages("llmgym"))]
 for folder, name in MAPPED.items():
