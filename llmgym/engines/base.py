@@ -84,6 +84,8 @@ def configure_cpu_threads(num_threads: int | None = None) -> int:
     On a few shared cores, OpenMP's default spin-waiting makes decode steps 10x slower
     under load (DESIGN.md), so engines set ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose
     otherwise. ``num_threads`` defaults to ``$OMP_NUM_THREADS`` or the usable core count.
+    The wait policy only takes effect if set before the OpenMP runtime starts (first torch
+    import): scripts and CI should export ``OMP_WAIT_POLICY=PASSIVE`` themselves.
     """
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if num_threads is None:
