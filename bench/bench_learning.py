@@ -14,8 +14,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import math
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -55,13 +57,15 @@ async def evaluate_model(config, model_dir: str) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/learning")
-    parser.add_argument("--eval-episodes", type=int, default=40)
-    parser.add_argument("--sft-episodes", type=int, default=16)
-    parser.add_argument("--sft-epochs", type=float, default=1.0)
+    parser.add_argument("--work", default="/tmp/llmgym-learning", help="models, checkpoints")
+    parser.add_argument("--eval-episodes", type=int, default=20)
+    parser.add_argument("--sft-episodes", type=int, default=48)
+    parser.add_argument("--sft-epochs", type=float, default=2.0)
     parser.add_argument("--sft-lr", type=float, default=5e-5)
     parser.add_argument("--grpo-steps", type=int, default=6)
     parser.add_argument("--groups", type=int, default=2)
-    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--group-size", type=int, default=8)
+    parser.add_argument("--concurrency", type=int, default=8, help="episodes in flight")
     parser.add_argument("--grpo-lr", type=float, default=2e-6)
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--threads", type=int, default=2)
@@ -82,13 +86,16 @@ def main() -> None:
     torch.manual_seed(0)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    work = Path(args.work)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     base_dir = resolve_model(None)
     config = GRPOConfig(
-        model=str(out / "sft"), engine=args.engine, out=out / "grpo", steps=args.grpo_steps,
+        model=str(work / "sft"), engine=args.engine, out=work / "grpo", steps=args.grpo_steps,
         groups_per_step=args.groups, group_size=args.group_size, learning_rate=args.grpo_lr,
         max_new_tokens=96, max_trajectory_tokens=3072, eval_every=args.grpo_steps,
         eval_episodes=args.eval_episodes, checkpoint_every=0, micro_batch_size=1,
         torch_threads=args.threads, env_options={"difficulty": "easy"},
+        concurrency=args.concurrency,
     )  # fmt: skip
     timings, started = {}, time.perf_counter()
 
@@ -107,7 +114,7 @@ def main() -> None:
         model, examples, epochs=args.sft_epochs, learning_rate=args.sft_lr, batch_size=4,
         micro_batch_size=1, autocast_dtype=torch.bfloat16,
     )  # fmt: skip
-    export_weights(model, out / "sft", tokenizer)
+    export_weights(model, work / "sft", tokenizer)
     del model
     timings["sft_s"] = time.perf_counter() - t0
     print(f"sft: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}", flush=True)
@@ -126,6 +133,7 @@ def main() -> None:
     gained, lost, p = mcnemar_exact(results["sft"]["per_task"], results["grpo"]["per_task"])
     results["grpo_vs_sft"] = {"gained": gained, "lost": lost, "mcnemar_p": p}
     (out / "results.json").write_text(json.dumps(results, indent=1))
+    shutil.copy(work / "grpo" / "metrics.jsonl", out / "grpo_metrics.jsonl")
     plot(results, out / "learning.png")
     for name in ["base", "sft", "grpo"]:
         r = results[name]
