@@ -55,23 +55,12 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
     new = [
         r for rid, r in world.reservations.items() if rid not in original and r.status == "active"
     ]
-    used: set[str] = set()
-    for slot in goal["flights"]:
-        match = next(
-            (
-                r
-                for r in new
-                if r.reservation_id not in used
-                and r.kind == "flight"
-                and flight_booking_fits(r, world.flights[r.item_id], slot)
+    # each requested booking: (is this reservation it?, the search to run, the booking to make)
+    wanted = [
+        (
+            lambda r, s=slot: (
+                r.kind == "flight" and flight_booking_fits(r, world.flights[r.item_id], s)
             ),
-            None,
-        )
-        if match:
-            used.add(match.reservation_id)
-            continue
-        return _search_or(
-            world,
             ("flights", slot["origin"], slot["destination"], slot["date"]),
             lambda s=slot: format_tool_call(
                 "book_flight",
@@ -81,22 +70,12 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
                 payment_id=s["payment_id"],
             ),
         )
-    for slot in goal["hotels"]:
-        match = next(
-            (
-                r
-                for r in new
-                if r.reservation_id not in used
-                and r.kind == "hotel"
-                and hotel_booking_fits(r, world.hotels[r.item_id], slot)
+        for slot in goal["flights"]
+    ] + [
+        (
+            lambda r, s=slot: (
+                r.kind == "hotel" and hotel_booking_fits(r, world.hotels[r.item_id], s)
             ),
-            None,
-        )
-        if match:
-            used.add(match.reservation_id)
-            continue
-        return _search_or(
-            world,
             ("hotels", slot["city"], slot["check_in"], slot["check_out"]),
             lambda s=slot: format_tool_call(
                 "book_hotel",
@@ -107,6 +86,14 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
                 payment_id=s["payment_id"],
             ),
         )
+        for slot in goal["hotels"]
+    ]
+    used: set[str] = set()
+    for is_it, search, book in wanted:
+        match = next((r for r in new if r.reservation_id not in used and is_it(r)), None)
+        if match is None:
+            return _search_or(world, search, book)
+        used.add(match.reservation_id)
     for res in new:  # bookings nobody asked for (left by another policy)
         if res.reservation_id not in used:
             return format_tool_call("cancel_reservation", reservation_id=res.reservation_id)
