@@ -47,3 +47,22 @@ def test_sft_lowers_the_loss_on_assistant_tokens_only():
     model = tiny_llama(dtype=torch.float32)
     losses = sft_train(model, examples, epochs=15, learning_rate=1e-2, batch_size=4)
     assert losses[-1] < 0.5 * losses[0]
+
+
+async def test_sft_tokens_are_exactly_what_the_collector_records_for_the_expert(tokenizer):
+    from llmgym.engines.scripted import ExpertEngine
+    from llmgym.rollout import EpisodeSpec, RolloutCollector
+
+    options = {"split": "train", "difficulty": "easy"}
+    conversations = expert_conversations("llmgym/TripBooking-v0", 2, seed=5, options=options)
+    engine = ExpertEngine("llmgym/TripBooking-v0", tokenizer, [(options, 5), (options, 6)])
+    collector = RolloutCollector(engine, tokenizer)
+    trajectories = await collector.collect(
+        [EpisodeSpec("llmgym/TripBooking-v0", seed, options) for seed in (5, 6)]
+    )
+    await engine.close()
+    for messages, trajectory in zip(conversations, trajectories, strict=True):
+        assert trajectory.reward == 1.0
+        example = tokenize_conversation(tokenizer, messages)
+        assert example.tokens == trajectory.tokens
+        assert example.loss_mask == trajectory.loss_mask
