@@ -5,6 +5,8 @@ the SmolLM2 default model through the rollout collector (recording every request
 send the very same prompts to the same engine all at once, with each request's
 ``max_tokens`` set to what the collector's request generated. Reports generated tokens/s
 for both and their ratio (target >= 0.9), then vLLM vs transformers through the collector.
+A second baseline sends the same prompts in turn waves (turn k of every episode at once,
+waves in sequence): the best a multi-turn collector can do, since turn k+1 needs turn k.
 
     python bench/bench_engines.py [--engines vllm hf] [--episodes 8] [--max-turns 3]
 """
@@ -91,6 +93,27 @@ async def measure(kind: str, args, tokenizer, tasks) -> dict[str, float]:
         )
         raw_s = time.perf_counter() - t0
         raw_generated = sum(len(c.token_ids) for c in raw)
+
+        # Same prompts in waves: turn k of every episode together, waves one after another.
+        # This is what a zero-overhead multi-turn collector could do (turn k+1 needs turn k).
+        await reset_cache(engine)
+        waves: dict[int, list[tuple[list[int], int]]] = {}
+        for t in trajectories:
+            for k, turn in enumerate(t.turns):
+                n = turn.completion_end - turn.completion_start
+                if n > 0:
+                    waves.setdefault(k, []).append((t.tokens[: turn.completion_start], n))
+        t0 = time.perf_counter()
+        waved_generated = 0
+        for k in sorted(waves):
+            done = await asyncio.gather(
+                *(
+                    engine.generate(prompt, dataclasses.replace(sampling, max_tokens=n, seed=i))
+                    for i, (prompt, n) in enumerate(waves[k])
+                )
+            )
+            waved_generated += sum(len(c.token_ids) for c in done)
+        waved_s = time.perf_counter() - t0
     finally:
         await engine.close()
     return {
@@ -103,6 +126,8 @@ async def measure(kind: str, args, tokenizer, tasks) -> dict[str, float]:
         "raw_tok_s": raw_generated / raw_s,
         "raw_s": raw_s,
         "raw_generated": raw_generated,
+        "waved_tok_s": waved_generated / waved_s,
+        "waved_s": waved_s,
     }
 
 
@@ -139,7 +164,9 @@ def main() -> None:
             f"{r['prompt_tokens']} prompt tokens | collector {r['collector_tok_s']:.1f} tok/s "
             f"({r['generated']} in {r['collector_s']:.1f} s) | raw batched {r['raw_tok_s']:.1f} "
             f"tok/s ({r['raw_generated']} in {r['raw_s']:.1f} s) | ratio "
-            f"{r['collector_tok_s'] / r['raw_tok_s']:.2f}",
+            f"{r['collector_tok_s'] / r['raw_tok_s']:.2f} | raw in turn waves "
+            f"{r['waved_tok_s']:.1f} tok/s ({r['waved_s']:.1f} s), collector/waves "
+            f"{r['collector_tok_s'] / r['waved_tok_s']:.2f}",
             flush=True,
         )
     if "vllm" in results and "hf" in results:
