@@ -42,7 +42,7 @@ def expert_conversations(
             obs, _ = env.reset(seed=seed + episode, options={"split": "train", **(options or {})})
             messages, done = list(obs), False
             while not done:
-                action = env.unwrapped.expert_action()
+                action = env.unwrapped.expert_action()  # type: ignore[attr-defined]
                 messages.append({"role": "assistant", "content": action})
                 obs, _, terminated, truncated, _ = env.step(action)
                 messages.extend(obs)
@@ -106,7 +106,7 @@ def sft_train(
     model.train()
     for step in range(steps):
         start = time.perf_counter()
-        batch = []
+        batch: list[SFTExample] = []
         while len(batch) < batch_size:
             if not order:
                 order = list(range(len(examples)))

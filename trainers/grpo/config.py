@@ -87,7 +87,7 @@ class GRPOConfig(BaseModel):
     """Trajectories per forward/backward pass; does not change the update, only memory."""
     lora_rank: int = Field(0, ge=0)
     """LoRA rank (peft); 0 = full fine-tuning."""
-    lora_alpha: float = Field(32.0, gt=0)
+    lora_alpha: int = Field(32, gt=0)
     """LoRA scaling numerator."""
     train_dtype: Literal["float32", "bfloat16"] = "bfloat16"
     """Autocast dtype of the training forward/backward; weights and AdamW stay float32."""

@@ -19,7 +19,7 @@ LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", 
 
 
 def prepare_model(
-    model: Any, *, lora_rank: int = 0, lora_alpha: float = 32.0, gradient_checkpointing=False
+    model: Any, *, lora_rank: int = 0, lora_alpha: int = 32, gradient_checkpointing=False
 ) -> Any:
     """Wrap ``model`` for training: LoRA adapters when ``lora_rank > 0``, checkpointing if asked."""
     if gradient_checkpointing:
