@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from llmgym.trainers.grpo.advantages import group_advantages, group_ids_to_index
-from llmgym.trainers.grpo.losses import LOSS_VARIANTS, BatchNormaliser, policy_loss
+from llmgym.trainers.grpo.losses import BatchNormaliser, policy_loss
+from llmgym.trainers.grpo.variants import LOSS_VARIANTS
 
 # --- advantages ---------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from llmgym.trainers.grpo.losses import LOSS_VARIANTS, LossVariant
+from llmgym.trainers.grpo.variants import LOSS_VARIANTS, LossVariant
 
 
 class ConfigError(ValueError):
