@@ -141,7 +141,7 @@ def check_class(env: LLMEnv) -> str:
 def check_split(env: LLMEnv, train_seeds: int) -> str:
     ids = env.task_ids("test")
     assert ids, "the test split is empty"
-    tasks = env._split("test")
+    tasks = env.split_tasks("test")
     levels = {t.difficulty for t in tasks}
     assert levels <= set(env.difficulties), (
         f"test tasks use unknown difficulties {levels - set(env.difficulties)}"

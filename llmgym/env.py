@@ -170,11 +170,12 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         return "Submitted."
 
     # --- tasks ---------------------------------------------------------------------------
-    def task_ids(self, split: str = "test") -> list[str]:
-        """Ids of a fixed split's tasks."""
-        return [t.task_id for t in self._split(split)]
+    def task_ids(self, split: str = "test", difficulty: str | None = None) -> list[str]:
+        """Ids of a fixed split's tasks, optionally of one difficulty."""
+        return [t.task_id for t in self.split_tasks(split) if difficulty in (None, t.difficulty)]
 
-    def _split(self, split: str) -> tuple[Task, ...]:
+    def split_tasks(self, split: str = "test") -> tuple[Task, ...]:
+        """The tasks of a fixed split (the test split), as loaded and hash-checked."""
         if split != "test":
             raise ValueError(
                 f"only the 'test' split is a fixed file; train tasks are generated, got {split!r}"
@@ -184,7 +185,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     def _test_fingerprints(self) -> frozenset[str]:
         cached = getattr(type(self), "_fingerprints_cache", None)
         if cached is None:
-            cached = frozenset(t.fingerprint for t in self._split("test"))
+            cached = frozenset(t.fingerprint for t in self.split_tasks("test"))
             type(self)._fingerprints_cache = cached  # type: ignore[attr-defined]
         return cached
 
@@ -216,7 +217,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
             train = parse_train_task_id(str(task_id))
             if train is not None:
                 return self.make_train_task(train[1], train[0])
-            for task in self._split("test"):
+            for task in self.split_tasks("test"):
                 if task.task_id == task_id:
                     return task
             raise ValueError(
@@ -226,7 +227,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         split = options.get("split", "train")
         difficulty = options.get("difficulty", self.difficulty)
         if split == "test":
-            tasks = [t for t in self._split("test") if difficulty in (None, t.difficulty)]
+            tasks = [t for t in self.split_tasks("test") if difficulty in (None, t.difficulty)]
             if not tasks:
                 raise ValueError(
                     f"no test task of difficulty {difficulty!r}; levels: {self.difficulties}"

@@ -96,7 +96,7 @@ def test_test_split_is_frozen_hashed_and_balanced(env: TicketCloseEnv) -> None:
 
 
 def test_train_tasks_are_disjoint_from_test(env: TicketCloseEnv) -> None:
-    test = {t.fingerprint for t in env._split("test")}
+    test = {t.fingerprint for t in env.split_tasks("test")}
     for difficulty in ("easy", "medium", "hard"):
         for seed in range(50):
             assert env.make_train_task(seed, difficulty).fingerprint not in test
@@ -147,7 +147,7 @@ def run_cheat(env: TicketCloseEnv, name: str, task_id: str) -> dict[str, Any]:
 def test_cheat_scores_zero_on_every_test_task(env: TicketCloseEnv, name: str) -> None:
     applies = APPLIES.get(name, lambda spec: True)
     tried = 0
-    for task in env._split("test"):
+    for task in env.split_tasks("test"):
         if not applies(task.spec):
             continue
         if name == "submit at once":
@@ -175,7 +175,7 @@ def test_components_say_what_went_wrong(env: TicketCloseEnv) -> None:
 def _first_test_task(env: TicketCloseEnv, kind: str, trap: str | None, difficulty: str) -> Any:
     return next(
         t
-        for t in env._split("test")
+        for t in env.split_tasks("test")
         if t.difficulty == difficulty
         and (t.spec["goal"]["tickets"][0]["kind"], t.spec["goal"]["tickets"][0]["trap"])
         == (kind, trap)

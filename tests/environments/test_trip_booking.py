@@ -104,9 +104,7 @@ def test_scripted_traveller_answers_from_the_hidden_profile(env):
 
 
 def test_the_non_refundable_trap_is_graded(env):
-    task_id = next(
-        t for t in env.task_ids("test") if env._split("test")[int(t[5:])].difficulty == "hard"
-    )
+    task_id = next(t for t in env.task_ids("test", difficulty="hard"))
     env.reset(options={"task_id": task_id})
     while '"submit"' not in (action := env.expert_action()):
         env.step(action)

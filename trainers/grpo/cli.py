@@ -93,7 +93,7 @@ def held_out_evaluator(config: Any, engine: Any, tokenizer: Any):
     from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
 
     with gym.make(config.env_id) as env:
-        tasks = env.unwrapped._split("test")  # type: ignore[attr-defined]
+        tasks = env.unwrapped.split_tasks("test")
         difficulty = config.env_options.get("difficulty")
         test_ids = [t.task_id for t in tasks if difficulty in (None, t.difficulty)]
     test_ids = test_ids[: config.eval_episodes]
