@@ -1,0 +1,1 @@
+"""Adapters that offer llmgym environments to other training libraries (TRL)."""
