@@ -27,11 +27,10 @@ def tokenizer(default_model_dir):
 def chat_prompts(tokenizer) -> list[list[int]]:
     """Three chat prompts of different lengths (so batches need padding)."""
     questions = ["Hi.", "What is the capital of France?", "List three colours, one per line."]
-    return [
-        list(
-            tokenizer.apply_chat_template(
-                [{"role": "user", "content": q}], add_generation_prompt=True, tokenize=True
-            )["input_ids"]
+    prompts = []
+    for q in questions:
+        text = tokenizer.apply_chat_template(
+            [{"role": "user", "content": q}], add_generation_prompt=True, tokenize=False
         )
-        for q in questions
-    ]
+        prompts.append(list(tokenizer(text, add_special_tokens=False)["input_ids"]))
+    return prompts
