@@ -214,6 +214,15 @@ class EpisodeRollout:
             ``task_id`` and ``seed``): TRL hands the rollout only the prompts, so each
             prompt is mapped back to its task through this table.
         options: see ``RolloutOptions``.
+
+    Example::
+
+        dataset = build_dataset("llmgym/TripBooking-v0", "train", num_tasks=64)
+        trainer = GRPOTrainer(
+            model=path, args=GRPOConfig(num_generations=4, max_completion_length=96, ...),
+            train_dataset=dataset, reward_funcs=episode_reward,
+            rollout_func=EpisodeRollout(dataset, RolloutOptions(max_episode_tokens=2048)),
+        )
     """
 
     def __init__(self, dataset: Iterable[dict[str, Any]], options: RolloutOptions | None = None):
