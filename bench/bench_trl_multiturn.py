@@ -141,11 +141,11 @@ def summary(step_s, gen_s, train_s, tokens, turns) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--group-size", type=int, default=4)
+    parser.add_argument("--group-size", type=int, default=2)
     parser.add_argument("--groups-per-step", type=int, default=1)
-    parser.add_argument("--max-new-tokens", type=int, default=48, help="per turn")
+    parser.add_argument("--max-new-tokens", type=int, default=32, help="per turn")
     parser.add_argument(
-        "--max-episode-tokens", type=int, default=1120, help="prompt (~960) + turns"
+        "--max-episode-tokens", type=int, default=1300, help="prompt (~960) + 3 turns"
     )
     parser.add_argument("--lr", type=float, default=1e-6)
     parser.add_argument("--threads", type=int, default=1)
