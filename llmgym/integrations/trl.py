@@ -27,11 +27,12 @@ import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import gymnasium as gym
 
 from llmgym.engines.base import SamplingParams
+from llmgym.env import LLMEnv
 from llmgym.parsing import format_tool_call
 from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
 from llmgym.trajectory import Trajectory
@@ -97,7 +98,7 @@ def task_rows(
     rows = []
     with gym.make(env_id) as env:
         if task_ids is None and split == "test":
-            task_ids = env.unwrapped.task_ids("test")[:num_tasks]
+            task_ids = cast(LLMEnv, env.unwrapped).task_ids("test")[:num_tasks]
         if task_ids is not None:
             resets = [({"task_id": t}, seed + i) for i, t in enumerate(task_ids)]
         elif num_tasks is None or num_tasks < 1:
@@ -241,7 +242,8 @@ class EpisodeRollout:
 
     def specs(self, prompts: Sequence[Sequence[dict[str, Any]]]) -> list[EpisodeSpec]:
         """One episode per prompt; repeats of a prompt (TRL's group) get distinct indexes."""
-        specs, seen = [], {}
+        specs: list[EpisodeSpec] = []
+        seen: dict[str, int] = {}
         for prompt in prompts:
             key = prompt_key(prompt)
             if key not in self.tasks:
