@@ -12,7 +12,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,8 +91,12 @@ def sft_train(
     seed: int = 0,
     log_every: int = 5,
     autocast_dtype: Any = None,
+    on_step: Callable[[int, int, float], None] | None = None,
 ) -> list[float]:
-    """Cross-entropy (mean over assistant tokens of each batch); returns the loss per step."""
+    """Cross-entropy (mean over assistant tokens of each batch); returns the loss per step.
+
+    ``on_step(step, steps, loss)`` is called after each optimizer step (the CLI's progress bar).
+    """
     import torch
 
     from llmgym.trainers.grpo.policy import token_logprobs
@@ -135,6 +139,8 @@ def sft_train(
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         losses.append(step_loss)
+        if on_step is not None:
+            on_step(step + 1, steps, step_loss)
         if step % log_every == 0 or step == steps - 1:
             logger.info(
                 "sft step %d/%d loss %.4f (%.1fs)", step + 1, steps, step_loss,

@@ -74,3 +74,20 @@ def test_readme_quickstart_config_is_valid_and_trains_from_the_sft_folder():
     assert config.model == "runs/sft"  # what `llmgym sft --out runs/sft` writes
     assert config.env_options == {"difficulty": "easy"}
     assert config.max_new_tokens < config.max_trajectory_tokens
+
+
+def test_sft_command_writes_a_model_folder_that_loads(tiny_model_dir, tmp_path, capsys):
+    """`llmgym sft --out DIR` (the README's first training step) saves a plain model folder."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from llmgym.cli import main
+
+    out = tmp_path / "sft"
+    code = main([
+        "sft", "--model", str(tiny_model_dir), "--out", str(out), "--episodes", "2",
+        "--epochs", "1", "--batch-size", "2", "--micro-batch-size", "1", "--threads", "1",
+    ])  # fmt: skip
+    assert code == 0
+    assert "SFT: 1 steps" in capsys.readouterr().out
+    assert AutoModelForCausalLM.from_pretrained(out).config.num_hidden_layers == 1
+    assert AutoTokenizer.from_pretrained(out).eos_token == "<|im_end|>"
