@@ -31,7 +31,7 @@ def tiny_model_dir(tmp_path_factory):
     return folder
 
 
-def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_path):
+def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_path, capsys):
     from llmgym.cli import main
 
     out = tmp_path / "run"
@@ -43,6 +43,7 @@ def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_
         "--eval-episodes", "2", "--torch-threads", "1", "--learning-rate", "1e-3",
     ])  # fmt: skip
     assert code == 0
+    assert "trained 2 steps" in capsys.readouterr().out  # the step-0 evaluation is not a step
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [0, 1, 2]  # step 0: evaluation before training
     assert records[1]["episodes"] == 4 and records[1]["failed_episodes"] == 0

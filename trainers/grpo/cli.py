@@ -61,9 +61,13 @@ def run(args: argparse.Namespace) -> int:
     overrides = {name: getattr(args, name, None) for name in GRPOConfig.model_fields}
     config = load_config(args.config, **overrides)
     records = asyncio.run(train_on_env(config, resume=args.resume, progress=True))
-    last = records[-1] if records else {}
+    trained = [r for r in records if r.get("step", 0) > 0]  # step 0 is the baseline evaluation
+    last = trained[-1] if trained else {}
+    evals = [r["eval_success"] for r in records if "eval_success" in r]
+    held_out = f"held-out success {evals[0]:.3f} -> {evals[-1]:.3f}; " if evals else ""
     print(
-        f"trained {len(records)} steps; last reward {last.get('reward_mean', float('nan')):.3f}; "
+        f"trained {len(trained)} steps; last reward {last.get('reward_mean', float('nan')):.3f}; "
+        f"{held_out}"
         f"metrics: {config.out / 'metrics.jsonl'}, curve: {config.out / 'reward_curve.png'}"
     )
     return 0
