@@ -38,6 +38,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """``llmgym sft``: play the expert, fine-tune, save a plain model folder to ``--out``."""
     import torch
+    from tqdm.auto import tqdm
     from transformers import AutoTokenizer
 
     from llmgym.engines.base import configure_cpu_threads
@@ -58,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
         sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),
     )  # fmt: skip
     model = load_policy(path, lora_rank=args.lora_rank)
-    from tqdm.auto import tqdm
-
     bar = tqdm(desc="sft", unit="step")
 
     def on_step(step: int, steps: int, loss: float) -> None:
@@ -67,12 +66,14 @@ def run(args: argparse.Namespace) -> int:
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}")
 
-    losses = sft_train(
-        model, examples, epochs=args.epochs, learning_rate=args.lr, batch_size=args.batch_size,
-        micro_batch_size=args.micro_batch_size, seed=args.seed,
-        autocast_dtype=torch.bfloat16 if args.dtype == "bfloat16" else None, on_step=on_step,
-    )  # fmt: skip
-    bar.close()
+    try:
+        losses = sft_train(
+            model, examples, epochs=args.epochs, learning_rate=args.lr,
+            batch_size=args.batch_size, micro_batch_size=args.micro_batch_size, seed=args.seed,
+            autocast_dtype=torch.bfloat16 if args.dtype == "bfloat16" else None, on_step=on_step,
+        )  # fmt: skip
+    finally:
+        bar.close()
     export_weights(model, Path(args.out), tokenizer)
     print(f"SFT: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; saved {args.out}")
     return 0
