@@ -15,7 +15,7 @@ from typing import Any
 # Subcommands that live in other modules: (name, module). Each module has
 # add_parser(subparsers) and run(args) -> int, and is imported only when present.
 PLUGGED = (
-    ("eval", "llmgym.eval"),
+    ("eval", "llmgym.eval_cli"),
     ("sft", "llmgym.trainers.sft_cli"),
     ("train", "llmgym.trainers.grpo.cli"),
 )

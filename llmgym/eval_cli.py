@@ -1,0 +1,139 @@
+"""``llmgym eval``: play episodes of any registered env with an engine and score them.
+
+Plays ``--episodes`` tasks (``--samples`` episodes each, same task and seed) through the
+rollout collector, writes every trajectory to ``--out`` (JSONL) and prints the success
+rate, pass@k, mean turns, invalid-action rate and generated tokens per second
+(``llmgym.eval.summarize``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from typing import Any
+
+from llmgym.eval import EvalSummary, summarize
+from llmgym.trajectory import iter_jsonl, write_jsonl
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("vllm", "hf", "openai", "expert")
+
+
+def add_parser(subparsers: Any) -> argparse.ArgumentParser:
+    """Register ``llmgym eval``."""
+    p = subparsers.add_parser("eval", help="play episodes with a model and score them")
+    p.add_argument("env_id", help="registered environment id, e.g. llmgym/TripBooking-v0")
+    p.add_argument("--engine", choices=ENGINES, default="hf", help="generation engine")
+    p.add_argument(
+        "--model", default=None, help="model folder or hub id (default: bundled SmolLM2-135M); "
+        "with --engine openai, the served model name (default: the server's first)",
+    )  # fmt: skip
+    p.add_argument("--tokenizer", default=None, help="tokenizer folder (default: --model's)")
+    p.add_argument(
+        "--base-url", action="append", default=None,
+        help="OpenAI-compatible server root (repeat to load-balance); default http://127.0.0.1:8000",
+    )  # fmt: skip
+    p.add_argument("--episodes", type=int, default=20, help="tasks to play")
+    p.add_argument("--samples", type=int, default=1, help="episodes per task (for pass@k)")
+    p.add_argument("--split", choices=["train", "test"], default="test")
+    p.add_argument("--difficulty", default=None, help="train split only")
+    p.add_argument("--seed", type=int, default=0, help="first env seed")
+    p.add_argument("--concurrency", type=int, default=32, help="episodes in flight")
+    p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
+    p.add_argument("--top-p", type=float, default=1.0)
+    p.add_argument("--max-tokens", type=int, default=256, help="new tokens per turn")
+    p.add_argument("--max-turns", type=int, default=None, help="env turn budget (default: env's)")
+    p.add_argument("--max-context", type=int, default=8192, help="tokens per episode")
+    p.add_argument("--timeout", type=float, default=900.0, help="seconds per episode")
+    p.add_argument("--tools-in-template", action="store_true", help="render tools via template")
+    p.add_argument("--success-threshold", type=float, default=1.0)
+    p.add_argument("--threads", type=int, default=None, help="torch threads (hf engine)")
+    p.add_argument("--out", required=True, help="trajectories JSONL to write")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=run)
+    return p
+
+
+def episode_tasks(args: argparse.Namespace) -> list[tuple[dict[str, Any], int]]:
+    """(reset options, seed) of each task to play."""
+    if args.split == "test":
+        import gymnasium as gym
+
+        env = gym.make(args.env_id)
+        ids = env.unwrapped.task_ids("test")  # type: ignore[attr-defined]
+        env.close()
+        if args.episodes > len(ids):
+            logger.warning("%s has %d test tasks; playing all of them", args.env_id, len(ids))
+        return [({"task_id": t}, args.seed + i) for i, t in enumerate(ids[: args.episodes])]
+    options: dict[str, Any] = {"split": "train"}
+    if args.difficulty:
+        options["difficulty"] = args.difficulty
+    return [(options, args.seed + i) for i in range(args.episodes)]
+
+
+def build_engine(args: argparse.Namespace, tasks: list[tuple[dict[str, Any], int]]) -> tuple:
+    """The engine ``args`` ask for and the tokenizer of its chat template."""
+    from transformers import AutoTokenizer
+
+    from llmgym.engines import create_engine
+    from llmgym.models import resolve_model
+
+    if args.engine == "openai":
+        tokenizer = AutoTokenizer.from_pretrained(resolve_model(args.tokenizer))
+        urls = args.base_url or ["http://127.0.0.1:8000"]
+        return create_engine("openai", args.model, base_urls=urls, tokenizer=tokenizer), tokenizer
+    model = resolve_model(args.model)
+    tokenizer = AutoTokenizer.from_pretrained(args.tokenizer or model)
+    if args.engine == "expert":
+        from llmgym.engines.scripted import ExpertEngine
+
+        env_kwargs = {"max_turns": args.max_turns} if args.max_turns else {}
+        return ExpertEngine(args.env_id, tokenizer, tasks, env_kwargs=env_kwargs), tokenizer
+    if args.engine == "hf":
+        return create_engine("hf", model, num_threads=args.threads), tokenizer
+    return create_engine("vllm", model, max_model_len=args.max_context), tokenizer
+
+
+async def evaluate(args: argparse.Namespace) -> EvalSummary:
+    from llmgym.engines.base import SamplingParams
+    from llmgym.rollout import RolloutCollector, RolloutConfig, group_specs
+
+    tasks = episode_tasks(args)
+    engine, tokenizer = build_engine(args, tasks)
+    config = RolloutConfig(
+        sampling=SamplingParams(
+            max_tokens=args.max_tokens,
+            temperature=args.temperature,
+            top_p=args.top_p,
+            seed=args.seed,
+        ),
+        concurrency=args.concurrency,
+        episode_timeout_s=args.timeout,
+        max_context_tokens=args.max_context,
+        tools_in_template=args.tools_in_template,
+        env_kwargs={"max_turns": args.max_turns} if args.max_turns else {},
+        progress=not args.no_progress,
+    )
+    collector = RolloutCollector(engine, tokenizer, config)
+    specs = group_specs(args.env_id, tasks, args.samples)
+    started = time.perf_counter()
+    try:
+        write_jsonl(args.out, [])
+        async for trajectory in collector.stream(specs):
+            write_jsonl(args.out, [trajectory], append=True)  # keep what finished on a crash
+    finally:
+        await engine.close()
+    wall_s = time.perf_counter() - started
+    return summarize(list(iter_jsonl(args.out)), wall_s, args.success_threshold)
+
+
+def run(args: argparse.Namespace) -> int:
+    """``llmgym eval``: play, write ``--out``, print the scores."""
+    summary = asyncio.run(evaluate(args))
+    print(f"{args.env_id} with {args.engine} engine -> {args.out}")
+    for line in summary.lines():
+        print("  " + line)
+    return 0
