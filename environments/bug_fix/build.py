@@ -151,8 +151,8 @@ async def build(workers: int, split_only: bool = False) -> None:
     tasks = make_test_split(generator.generate_bug_task, generator.DIFFICULTIES, TEST_SPLIT_SIZE)
     path, sha = write_split("bug_fix", "test", tasks, root=DATA_DIR.parent)
     counts = {d: len(v) for d, v in generator.entries_by_difficulty().items()}
-    print(f"catalog: {sum(counts.values())} confirmed bugs {counts}")
-    print(f"wrote {path} ({len(tasks)} tasks), sha256 {sha}")
+    log.info("catalog: %d confirmed bugs %s", sum(counts.values()), counts)
+    log.info("wrote %s (%d tasks), sha256 %s", path, len(tasks), sha)
 
 
 def main() -> None:
