@@ -62,7 +62,8 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(desc="sft", unit="step")
 
     def on_step(step: int, steps: int, loss: float) -> None:
-        bar.total = steps
+        if bar.total is None:
+            bar.reset(total=steps)
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}")
 

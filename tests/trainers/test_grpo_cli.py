@@ -1,6 +1,7 @@
 """``llmgym train`` end to end on TripBooking with a tiny random model and the real tokenizer."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -68,13 +69,10 @@ def test_bad_config_file_names_the_field_and_the_fix(tmp_path):
 def test_readme_quickstart_config_is_valid_and_trains_from_the_sft_folder():
     """The README's main command loads bench/quickstart.yaml; a drifted field would only show
     on a fresh machine, after setup, so check it here."""
-    from pathlib import Path
-
     path = Path(__file__).parents[2] / "bench" / "quickstart.yaml"
     config = load_config(path, out="runs/quickstart")
     assert config.model == "runs/sft"  # what `llmgym sft --out runs/sft` writes
     assert config.env_options == {"difficulty": "easy"}
-    assert config.max_new_tokens < config.max_trajectory_tokens
 
 
 def test_sft_command_writes_a_model_folder_that_loads(tiny_model_dir, tmp_path, capsys):
