@@ -1,6 +1,7 @@
 """The training step on a real tiny Llama: logprobs, micro-batching, LoRA, checkpointing, DDP."""
 
 import copy
+import dataclasses
 
 import pytest
 import torch
@@ -12,7 +13,13 @@ from trainer_fixtures import (
 )
 
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
-from llmgym.trainers.grpo.policy import export_weights, merged_state_dict, prepare_model
+from llmgym.trainers.grpo.policy import (
+    SharedPrefix,
+    export_weights,
+    merged_state_dict,
+    prepare_model,
+    shared_prefix_length,
+)
 from llmgym.trainers.grpo.policy import token_logprobs as compute_logprobs
 from llmgym.trainers.grpo.step import build_batch, train_step
 
@@ -42,6 +49,27 @@ def test_token_logprobs_match_log_softmax_and_ignore_padding():
     assert (entropy[:, 1:] > 0).all() and (entropy[:, 1:] <= torch.log(torch.tensor(64.0))).all()
 
 
+def test_ratio_starts_at_one_when_rollouts_sample_at_a_temperature():
+    """The sampler's logprobs are those of softmax(logits / T): the loss must score the same way."""
+    model = tiny_llama()
+    batch = build_batch(fake_trajectories(4), torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=64)
+    scored = batch.loss_mask > 0
+    tempered, _ = compute_logprobs(model, batch.tokens, batch.attention_mask, positions=scored,
+                                   temperature=0.5)  # fmt: skip
+    with torch.no_grad():
+        log_p = (model(input_ids=batch.tokens[:1]).logits[0] / 0.5).log_softmax(-1)
+    t = int(scored[0].nonzero()[0])
+    assert float(tempered[0, t]) == pytest.approx(
+        float(log_p[t - 1, batch.tokens[0, t]]), abs=1e-10
+    )
+    sampled = dataclasses.replace(batch, old_logprobs=tempered.detach())  # on-policy at T = 0.5
+    matched = sgd_update(model, sampled, temperature=0.5)
+    assert matched.ratio_mean == pytest.approx(1.0) and matched.ratio_max == pytest.approx(1.0)
+    assert matched.clip_low_frac == matched.clip_high_frac == 0.0
+    mismatched = sgd_update(tiny_llama(), sampled, temperature=1.0)  # scored at T = 1: off
+    assert mismatched.ratio_max > 1.1
+
+
 @pytest.mark.parametrize("loss", ["grpo", "dapo", "dr_grpo", "gspo"])
 def test_update_is_identical_whole_or_micro_batched(loss):
     trajectories = fake_trajectories(6)
@@ -53,6 +81,43 @@ def test_update_is_identical_whole_or_micro_batched(loss):
     assert a.tokens == b.tokens == sum(t.num_sampled_tokens for t in trajectories)
     assert_same_weights(whole, micro)
     assert not torch.equal(whole.lm_head.weight, tiny_llama().lm_head.weight)  # it did move
+
+
+@pytest.mark.parametrize(("loss", "lora_rank"), [("dapo", 0), ("gspo", 0), ("dapo", 4)])
+def test_shared_prefix_gives_the_update_of_whole_rows(loss, lora_rank):
+    trajectories = fake_trajectories(6, shared_prefix=24)
+    batch = build_batch(trajectories, torch.linspace(-1, 1, 6), max_length=64)
+    prefix = SharedPrefix.of_batch(tiny_llama(), batch.tokens, batch.attention_mask,
+                                   batch.loss_mask > 0)  # fmt: skip
+    assert prefix is not None and prefix.length == 24
+    shared = prepare_model(tiny_llama(), lora_rank=lora_rank)
+    whole = prepare_model(tiny_llama(), lora_rank=lora_rank)
+    for _ in range(2):  # LoRA: the second step trains A through the first step's B
+        a = sgd_update(shared, batch, loss=loss, micro_batch_size=4)
+        b = sgd_update(whole, batch, loss=loss, micro_batch_size=4, share_prefix=False)
+        assert a.loss == pytest.approx(b.loss, rel=1e-7) and a.entropy == pytest.approx(b.entropy)
+    # The same sums, regrouped: equal up to rounding (Llama's RMSNorm computes in float32).
+    # Dropping the prefix's backward would be off by orders of magnitude more.
+    assert_same_weights(shared, whole, atol=1e-6)
+
+
+def test_shared_prefix_ends_where_rows_differ_or_scoring_begins():
+    tokens = torch.tensor([[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 9, 9]])
+    attention = torch.ones_like(tokens)
+    scored = torch.zeros_like(tokens, dtype=torch.bool)
+    assert shared_prefix_length(tokens, attention, scored) == 4
+    scored[1, 3] = True  # token 3 is predicted from position 2, which must not be shared
+    assert shared_prefix_length(tokens, attention, scored) == 2
+    attention[0, 3:] = 0  # a row of 3 tokens keeps one after the prefix
+    assert shared_prefix_length(tokens, attention, scored.zero_()) == 2
+    # One row, a short prefix, or gradient checkpointing (no cache): nothing to share.
+    long = build_batch(fake_trajectories(2, shared_prefix=24), torch.ones(2), max_length=64)
+    args = (long.tokens, long.attention_mask, long.loss_mask > 0)
+    assert SharedPrefix.of_batch(tiny_llama(), *args) is not None
+    assert SharedPrefix.of_batch(tiny_llama(), *(a[:1] for a in args)) is None
+    assert SharedPrefix.of_batch(tiny_llama(), tokens, attention, scored) is None
+    ckpt = prepare_model(tiny_llama(), gradient_checkpointing=True)
+    assert SharedPrefix.of_batch(ckpt, *args) is None
 
 
 def test_masked_truncated_episodes_and_prompt_tokens_do_not_train():

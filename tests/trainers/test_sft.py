@@ -49,6 +49,23 @@ def test_sft_lowers_the_loss_on_assistant_tokens_only():
     assert losses[-1] < 0.5 * losses[0]
 
 
+def test_sft_with_a_shared_system_prompt_matches_whole_rows():
+    g = torch.Generator().manual_seed(1)
+    system = torch.randint(0, 64, (20,), generator=g).tolist()
+    examples = []
+    for _ in range(4):
+        prompt = torch.randint(0, 64, (4,), generator=g).tolist()
+        answer = torch.randint(0, 64, (5,), generator=g).tolist()
+        examples.append(SFTExample(system + prompt + answer, [0] * 24 + [1] * 5))
+    shared, whole = tiny_llama(), tiny_llama()
+    a = sft_train(shared, examples, epochs=2, learning_rate=1e-2, batch_size=4, micro_batch_size=1)
+    b = sft_train(whole, examples, epochs=2, learning_rate=1e-2, batch_size=4, micro_batch_size=1,
+                  share_prefix=False)  # fmt: skip
+    assert a == pytest.approx(b, rel=1e-7)
+    for x, y in zip(shared.parameters(), whole.parameters(), strict=True):
+        torch.testing.assert_close(x, y, rtol=0, atol=1e-6)
+
+
 async def test_sft_tokens_are_exactly_what_the_collector_records_for_the_expert(tokenizer):
     from llmgym.engines.scripted import ExpertEngine
     from llmgym.rollout import EpisodeSpec, RolloutCollector

@@ -25,12 +25,18 @@ def tiny_llama(seed: int = 0, dtype=torch.float64):
     return LlamaForCausalLM(config).to(dtype)
 
 
-def fake_trajectories(n: int, seed: int = 0, turns: int = 2) -> list[Trajectory]:
-    """Multi-turn token sequences: prompt/env deltas (mask 0) between sampled turns (mask 1)."""
+def fake_trajectories(
+    n: int, seed: int = 0, turns: int = 2, shared_prefix: int = 0
+) -> list[Trajectory]:
+    """Multi-turn token sequences: prompt/env deltas (mask 0) between sampled turns (mask 1).
+
+    ``shared_prefix`` tokens (a system prompt, mask 0) start every trajectory.
+    """
     g = torch.Generator().manual_seed(seed)
+    system = torch.randint(0, VOCAB, (shared_prefix,), generator=g).tolist()
     out = []
     for i in range(n):
-        tokens, mask, logprobs = [], [], []
+        tokens, mask, logprobs = list(system), [0] * shared_prefix, [None] * shared_prefix
         for _ in range(turns):
             prompt = int(torch.randint(2, 6, (1,), generator=g))
             completion = int(torch.randint(1, 7, (1,), generator=g))

@@ -50,7 +50,8 @@ class GRPOConfig(BaseModel):
     max_trajectory_tokens: int = Field(1024, ge=16)
     """Longest trajectory (prompt + all turns) the trainer accepts; longer ones are truncated."""
     temperature: float = Field(1.0, gt=0)
-    """Sampling temperature of training rollouts."""
+    """Sampling temperature of training rollouts; the loss scores tokens at the same
+    temperature, so the ratio is against the distribution actually sampled from."""
     top_p: float = Field(1.0, gt=0, le=1)
     """Nucleus sampling threshold of training rollouts."""
     concurrency: int = Field(32, ge=1)
@@ -93,6 +94,10 @@ class GRPOConfig(BaseModel):
     """Autocast dtype of the training forward/backward; weights and AdamW stay float32."""
     gradient_checkpointing: bool = False
     """Recompute activations in backward: less memory, about 30% more time."""
+    share_prefix: bool = True
+    """Run the tokens all trajectories of a batch start with (system prompt, tool schemas)
+    through the network once, not once per trajectory: same gradient, less compute
+    (bench/bench_train_step.py). Not used with gradient checkpointing."""
     torch_threads: int | None = Field(None, ge=1)
     """Threads of the training process; None leaves torch's default."""
 

@@ -2,7 +2,10 @@
 
 ``token_logprobs`` is the one place that turns a causal LM's logits into the logprob of each
 token given its prefix; the loss, the KL reference and the entropy statistic all go through it.
-``export_weights`` writes plain (LoRA-merged) weights that a generation engine can reload.
+``SharedPrefix`` runs the leading tokens every row of a batch has in common (an agent's system
+prompt with its tool schemas is often most of an episode) through the network once instead of
+once per row, with the same gradient. ``export_weights`` writes plain (LoRA-merged) weights
+that a generation engine can reload.
 """
 
 from __future__ import annotations
@@ -45,6 +48,92 @@ def load_policy(path: str | Path, *, dtype=torch.float32, **prepare: Any) -> Any
     return prepare_model(model, **prepare)
 
 
+MIN_SHARED_PREFIX = 16
+"""Shorter common prefixes are not worth the extra pass."""
+
+
+class SharedPrefix:
+    """The first ``length`` tokens of every row of a batch, encoded once for all its micro-batches.
+
+    The prefix's keys and values are computed once, with grad. Each micro-batch attends to
+    detached leaf copies of them (``cache``), so its backward stops at the leaves and adds the
+    prefix's share of the gradient there; ``backward()`` then carries the accumulated leaf
+    gradients through the prefix's own graph, once. The parameter gradients are those of the
+    unshared forward over whole rows (the sum is only regrouped), and a batch of G rows costs
+    one prefix plus G suffixes instead of G whole rows.
+
+    Only tokens that are not scored can be shared: the prefix ends before the first position
+    whose logprob is wanted, so every scored token is predicted from a suffix hidden state.
+    """
+
+    def __init__(self, model: Any, prefix: torch.Tensor, autocast_dtype: torch.dtype | None):
+        base = unwrap(model)
+        self.length = prefix.shape[-1]
+        self.tokens = prefix.reshape(1, -1)
+        self._config = base.config
+        with torch.autocast(
+            prefix.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
+        ):
+            cache = base.get_decoder()(input_ids=self.tokens, use_cache=True).past_key_values
+        self._outputs = [t for layer in cache.layers for t in (layer.keys, layer.values)]
+        grad = torch.is_grad_enabled()
+        self._leaves = [t.detach().requires_grad_(grad and t.requires_grad) for t in self._outputs]
+
+    @classmethod
+    def of_batch(
+        cls,
+        model: Any,
+        tokens: torch.Tensor,
+        attention_mask: torch.Tensor,
+        positions: torch.Tensor,
+        autocast_dtype: torch.dtype | None = None,
+    ) -> SharedPrefix | None:
+        """The shared prefix of ``tokens`` (B, T), or None where sharing would not pay.
+
+        None for fewer than two rows, a common prefix under ``MIN_SHARED_PREFIX`` tokens, or a
+        model with gradient checkpointing (it runs without a cache).
+        """
+        if tokens.shape[0] < 2 or getattr(unwrap(model), "is_gradient_checkpointing", False):
+            return None
+        length = shared_prefix_length(tokens, attention_mask, positions)
+        if length < MIN_SHARED_PREFIX:
+            return None
+        return cls(model, tokens[0, :length], autocast_dtype)
+
+    def cache(self, rows: int) -> Any:
+        """A fresh key/value cache of the prefix for a micro-batch of ``rows`` rows."""
+        from transformers import DynamicCache
+
+        pairs = zip(self._leaves[0::2], self._leaves[1::2], strict=True)
+        data = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in pairs]
+        return DynamicCache(data, config=self._config)
+
+    def backward(self) -> None:
+        """Carry the gradient the micro-batches left on the prefix through the prefix's graph."""
+        pairs = [(out, leaf.grad) for out, leaf in zip(self._outputs, self._leaves, strict=True)]
+        pairs = [(out, grad) for out, grad in pairs if grad is not None]
+        if pairs:
+            torch.autograd.backward([out for out, _ in pairs], [grad for _, grad in pairs])
+        self._outputs, self._leaves = [], []
+
+
+def shared_prefix_length(
+    tokens: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
+) -> int:
+    """Leading tokens that all rows share and that end before the first scored position.
+
+    The prefix stops one token before the first position in ``positions`` (B, T) of any row:
+    that token is predicted by the hidden state just before it, which must be a suffix one.
+    Every row keeps at least one token after the prefix.
+    """
+    same = (tokens == tokens[:1]).all(0) & attention_mask.bool().all(0)  # (T,)
+    common = int(same.long().cumprod(0).sum())
+    scored = positions.bool().any(0).nonzero()
+    first_scored = int(scored[0]) if len(scored) else tokens.shape[1]
+    shortest = int(attention_mask.sum(-1).min())
+    return max(0, min(common, first_scored - 1, shortest - 1))
+
+
 def token_logprobs(
     model: Any,
     tokens: torch.Tensor,
@@ -53,6 +142,8 @@ def token_logprobs(
     positions: torch.Tensor | None = None,
     with_entropy: bool = False,
     autocast_dtype: torch.dtype | None = None,
+    prefix: SharedPrefix | None = None,
+    temperature: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Logprob of each token given the tokens before it, and optionally the policy entropy.
 
@@ -63,6 +154,11 @@ def token_logprobs(
             vocabulary projection then runs only there: in agent episodes most tokens are
             prompt and tool output, and the (T, V) logits are a large share of the cost.
         autocast_dtype: run the network under CPU/GPU autocast (e.g. torch.bfloat16).
+        prefix: the batch's ``SharedPrefix``: rows start with its tokens, which are not run
+            again; no position in it (or the one after it) may be wanted.
+        temperature: score under ``softmax(logits / temperature)``, the distribution a sampler
+            at that temperature drew from, so that the importance ratio against its logprobs
+            starts at 1 (as in TRL and verl); 1.0 is the plain model.
 
     Returns ``(logprobs, entropy)``, both (B, T) (float32 or wider), 0 at position 0 (it has no prefix)
     and outside ``positions``; ``entropy`` is None unless asked for (computed without grad).
@@ -71,15 +167,29 @@ def token_logprobs(
     wanted = torch.ones_like(tokens, dtype=torch.bool) if positions is None else positions.bool()
     wanted = wanted.clone()
     wanted[:, 0] = False  # (B, T)
+    start = 0 if prefix is None else prefix.length  # hidden[:, j] is position start + j
+    if prefix is not None and (
+        wanted[:, : start + 1].any()
+        or not torch.equal(tokens[:, :start], prefix.tokens.expand(len(tokens), -1))
+    ):
+        raise ValueError("rows must start with the shared prefix, and none of it be scored")
     device_type = tokens.device.type
     with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
-        hidden = base.get_decoder()(
-            input_ids=tokens, attention_mask=attention_mask, use_cache=False
-        ).last_hidden_state  # (B, T, H)
+        if prefix is None:
+            hidden = base.get_decoder()(
+                input_ids=tokens, attention_mask=attention_mask, use_cache=False
+            ).last_hidden_state  # (B, T, H)
+        else:
+            hidden = base.get_decoder()(
+                input_ids=tokens[:, start:], attention_mask=attention_mask,
+                past_key_values=prefix.cache(len(tokens)), use_cache=True,
+            ).last_hidden_state  # (B, T - start, H)  # fmt: skip
         # Position t-1 predicts token t: pick the hidden states before each wanted token.
-        before = hidden[:, :-1][wanted[:, 1:]]  # (N, H)
+        before = hidden[:, :-1][wanted[:, start + 1 :]]  # (N, H)
         logits = base.get_output_embeddings()(before)  # (N, V)
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # bf16 -> fp32
+    if temperature != 1.0:
+        logits = logits / temperature
     picked = logits.gather(-1, tokens[wanted].unsqueeze(-1)).squeeze(-1)  # (N,)
     logprobs = torch.zeros(tokens.shape, dtype=logits.dtype, device=tokens.device)
     logprobs = logprobs.masked_scatter(wanted, picked - torch.logsumexp(logits, dim=-1))

@@ -17,7 +17,7 @@ import torch
 
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.losses import BatchNormaliser, policy_loss
-from llmgym.trainers.grpo.policy import token_logprobs
+from llmgym.trainers.grpo.policy import SharedPrefix, token_logprobs
 from llmgym.trajectory import Trajectory
 
 
@@ -129,15 +129,22 @@ def train_step(
     sums = torch.zeros(7, dtype=torch.float64)
     ratio_max = torch.zeros(1)
     optimizer.zero_grad(set_to_none=True)
+    prefix = None
+    if config.share_prefix:
+        prefix = SharedPrefix.of_batch(
+            model, batch.tokens, batch.attention_mask, batch.loss_mask > 0, config.autocast_dtype
+        )
     for lo in range(0, len(batch), config.micro_batch_size):
         mb = batch.rows(lo, lo + config.micro_batch_size)
         logprobs, entropy = token_logprobs(
             model, mb.tokens, mb.attention_mask, positions=mb.loss_mask > 0, with_entropy=True,
-            autocast_dtype=config.autocast_dtype,
+            autocast_dtype=config.autocast_dtype, prefix=prefix, temperature=config.temperature,
         )  # fmt: skip
         ref = None
         if config.kl_beta > 0:
-            ref = reference_logprobs(model, ref_model, mb, config.autocast_dtype)
+            ref = reference_logprobs(
+                model, ref_model, mb, config.autocast_dtype, temperature=config.temperature
+            )
         out = policy_loss(
             logprobs, mb.old_logprobs, mb.advantages, mb.loss_mask, norm, config.variant,
             clip_low=config.clip_low, clip_high=config.clip_high,
@@ -150,6 +157,8 @@ def train_step(
              out.kl_sum, entropy_sum], dtype=torch.float64,
         )  # fmt: skip
         ratio_max = torch.maximum(ratio_max, torch.tensor([out.ratio_max]))
+    if prefix is not None:
+        prefix.backward()
 
     params = [p for p in model.parameters() if p.requires_grad]
     if world_size() > 1:
@@ -179,9 +188,12 @@ def train_step(
 
 
 @torch.no_grad()
-def reference_logprobs(model: Any, ref_model: Any, mb: TrainBatch, autocast_dtype=None):
+def reference_logprobs(
+    model: Any, ref_model: Any, mb: TrainBatch, autocast_dtype=None, temperature: float = 1.0
+):
     """Reference-policy logprobs: a frozen copy, or the LoRA model with its adapters off."""
-    kwargs = {"positions": mb.loss_mask > 0, "autocast_dtype": autocast_dtype}
+    kwargs = {"positions": mb.loss_mask > 0, "autocast_dtype": autocast_dtype,
+              "temperature": temperature}  # fmt: skip
     if ref_model is not None:
         return token_logprobs(ref_model, mb.tokens, mb.attention_mask, **kwargs)[0]
     if not hasattr(model, "disable_adapter"):

@@ -1,0 +1,85 @@
+"""Cost of one GRPO training step with and without the shared-prefix forward.
+
+Builds a batch of real TripBooking episodes (the scripted expert's, tokenized exactly as the
+rollout collector records them: system prompt with tool schemas, tool results, assistant turns)
+and times ``train_step`` on the default model with ``share_prefix`` on and off, alternating,
+from the same weights. Prints the median seconds per step and per trajectory of each and their
+ratio, and checks that both give the same loss.
+
+    OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 8 --repeats 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trajectories", type=int, default=8, help="episodes in the batch")
+    parser.add_argument("--repeats", type=int, default=3, help="timed steps of each kind")
+    parser.add_argument("--micro-batch-size", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from llmgym.models import resolve_model
+    from llmgym.trainers.grpo.config import GRPOConfig
+    from llmgym.trainers.grpo.policy import load_policy, shared_prefix_length
+    from llmgym.trainers.grpo.step import build_batch, train_step
+    from llmgym.trainers.sft import expert_conversations, tokenize_conversation
+    from llmgym.trajectory import Trajectory
+
+    torch.set_num_threads(args.threads)
+    path = resolve_model(None)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    conversations = expert_conversations(
+        "llmgym/TripBooking-v0", args.trajectories, seed=0, options={"difficulty": "easy"}
+    )
+    trajectories = []
+    for i, messages in enumerate(conversations):
+        example = tokenize_conversation(tokenizer, messages)
+        logprobs = [-0.5 if m else None for m in example.loss_mask]  # stand-in sampler values
+        trajectories.append(Trajectory(env_id="llmgym/TripBooking-v0", task_id=f"t{i}",
+                                       tokens=example.tokens, loss_mask=example.loss_mask,
+                                       logprobs=logprobs, reward=float(i % 2)))  # fmt: skip
+    advantages = torch.tensor([1.0 if i % 2 else -1.0 for i in range(len(trajectories))])
+    batch = build_batch(trajectories, advantages, max_length=4096)
+    lengths = batch.attention_mask.sum(-1).tolist()
+    prefix = shared_prefix_length(batch.tokens, batch.attention_mask, batch.loss_mask > 0)
+    print(f"{len(trajectories)} trajectories of {min(lengths)}-{max(lengths)} tokens "
+          f"(mean {statistics.mean(lengths):.0f}); shared prefix {prefix} tokens; "
+          f"{int(batch.loss_mask.sum())} trained tokens")  # fmt: skip
+
+    model = load_policy(path)
+    start_state = {k: v.clone() for k, v in model.state_dict().items()}
+    times: dict[bool, list[float]] = {True: [], False: []}
+    losses: dict[bool, float] = {}
+    for _ in range(args.repeats):
+        for share in (True, False):
+            model.load_state_dict(start_state)
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # time the step, keep weights
+            config = GRPOConfig(micro_batch_size=args.micro_batch_size, share_prefix=share,
+                                max_trajectory_tokens=4096)  # fmt: skip
+            t0 = time.perf_counter()
+            stats = train_step(model, optimizer, batch, config)
+            times[share].append(time.perf_counter() - t0)
+            losses[share] = stats.loss
+    n = len(trajectories)
+    for share, label in ((False, "whole rows"), (True, "shared prefix")):
+        median = statistics.median(times[share])
+        print(f"{label:14s} {median:7.1f} s/step  {median / n:5.2f} s/trajectory  "
+              f"loss {losses[share]:.6f}")  # fmt: skip
+    ratio = statistics.median(times[False]) / statistics.median(times[True])
+    print(
+        f"shared prefix is {ratio:.2f}x faster (medians of {args.repeats}); "
+        f"loss difference {abs(losses[True] - losses[False]):.2e} (bf16 autocast)"
+    )
+
+
+if __name__ == "__main__":
+    main()
