@@ -40,14 +40,16 @@ def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_
     config.write_text(f"model: {tiny_model_dir}\nengine: hf\ngroup_size: 2\ngroups_per_step: 2\n")
     code = main([
         "train", "--config", str(config), "--steps", "2", "--out", str(out),
-        "--max-new-tokens", "4", "--max-trajectory-tokens", "900", "--eval-every", "2",
+        "--max-new-tokens", "4", "--max-trajectory-tokens", "1400", "--eval-every", "2",
         "--eval-episodes", "2", "--torch-threads", "1", "--learning-rate", "1e-3",
+        "--env-kwargs", '{"max_turns": 3}',
     ])  # fmt: skip
     assert code == 0
     assert "trained 2 steps" in capsys.readouterr().out  # the step-0 evaluation is not a step
     records = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [r["step"] for r in records] == [0, 1, 2]  # step 0: evaluation before training
     assert records[1]["episodes"] == 4 and records[1]["failed_episodes"] == 0
+    assert 1 <= records[1]["turns_mean"] <= 3  # env_kwargs reach gym.make
     assert "eval_success" in records[2] and "eval_success" not in records[1]
     assert records[0]["eval_episodes"] == 2 and len(records[0]["eval_successes"]) == 2
     assert (out / "checkpoint" / "state.pt").is_file()

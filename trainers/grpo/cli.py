@@ -96,7 +96,7 @@ def held_out_evaluator(config: Any, engine: Any, tokenizer: Any):
     from llmgym.engines import SamplingParams
     from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
 
-    with gym.make(config.env_id) as env:
+    with gym.make(config.env_id, **config.env_kwargs) as env:  # bad kwargs fail here, once
         tasks = env.unwrapped.split_tasks("test")
         difficulty = config.env_options.get("difficulty")
         test_ids = [t.task_id for t in tasks if difficulty in (None, t.difficulty)]
@@ -104,7 +104,7 @@ def held_out_evaluator(config: Any, engine: Any, tokenizer: Any):
     greedy = RolloutConfig(
         sampling=SamplingParams(max_tokens=config.max_new_tokens, temperature=0.0),
         concurrency=config.concurrency, episode_timeout_s=config.episode_timeout_s,
-        max_context_tokens=config.max_trajectory_tokens,
+        max_context_tokens=config.max_trajectory_tokens, env_kwargs=config.env_kwargs,
     )  # fmt: skip
     collector = RolloutCollector(engine, tokenizer, greedy)
 
@@ -151,7 +151,7 @@ async def train_on_env(config: Any, *, resume: bool = False, progress: bool = Fa
             top_p=config.top_p, seed=config.seed,
         ),
         concurrency=config.concurrency, episode_timeout_s=config.episode_timeout_s,
-        max_context_tokens=config.max_trajectory_tokens,
+        max_context_tokens=config.max_trajectory_tokens, env_kwargs=config.env_kwargs,
     )  # fmt: skip
     collector = RolloutCollector(engine, tokenizer, rollout)
     evaluate = held_out_evaluator(config, engine, tokenizer)

@@ -29,6 +29,8 @@ class GRPOConfig(BaseModel):
     """Registered environment id to train on."""
     env_options: dict[str, Any] = Field(default_factory=lambda: {"difficulty": "easy"})
     """Extra reset options for training tasks (e.g. difficulty); the split is always 'train'."""
+    env_kwargs: dict[str, Any] = Field(default_factory=dict)
+    """``gym.make`` keyword arguments for training and evaluation episodes (e.g. max_turns)."""
     model: str | None = None
     """Model folder or hub id; None is the bundled default (SmolLM2-135M-Instruct)."""
     engine: Literal["auto", "vllm", "hf"] = "auto"
