@@ -1,10 +1,12 @@
 """Proof that it learns: held-out success of the base model, after SFT, after GRPO.
 
-On TripBooking-v0 (easy): evaluate the default model greedily on the first N easy test
-tasks, SFT it on scripted-expert episodes from the train split, evaluate, run GRPO from the
-SFT checkpoint (``llmgym train``'s code path, vLLM engine), evaluate again on the same tasks.
-Prints each success rate with a 95% Wilson interval and the paired GRPO-vs-SFT comparison
-(exact McNemar test on the same tasks); writes results.json and learning.png to --out.
+On TripBooking-v0 (easy): evaluate the default model greedily on the easy test tasks (all 40
+by default), SFT it on scripted-expert episodes from the train split, evaluate, run GRPO from
+the SFT checkpoint (``llmgym train``'s code path, vLLM engine), evaluate again on the same
+tasks. Every episode, training or evaluation, gets at most --max-turns turns (the expert needs
+4 on every easy task). Prints each success rate with a 95% Wilson interval and the paired
+GRPO-vs-SFT comparison (exact McNemar test on the same tasks); writes results.json and
+learning.png to --out.
 
     OMP_WAIT_POLICY=PASSIVE python bench/bench_learning.py --out bench/results/learning
 """
@@ -58,15 +60,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/learning")
     parser.add_argument("--work", default="/tmp/llmgym-learning", help="models, checkpoints")
-    parser.add_argument("--eval-episodes", type=int, default=20)
-    parser.add_argument("--sft-episodes", type=int, default=48)
-    parser.add_argument("--sft-epochs", type=float, default=2.0)
+    parser.add_argument("--eval-episodes", type=int, default=40, help="easy test tasks")
+    parser.add_argument("--max-turns", type=int, default=8, help="turns per episode")
+    parser.add_argument("--sft-episodes", type=int, default=32)
+    parser.add_argument("--sft-epochs", type=float, default=1.0)
     parser.add_argument("--sft-lr", type=float, default=5e-5)
-    parser.add_argument("--grpo-steps", type=int, default=6)
-    parser.add_argument("--groups", type=int, default=2)
-    parser.add_argument("--group-size", type=int, default=8)
-    parser.add_argument("--concurrency", type=int, default=8, help="episodes in flight")
-    parser.add_argument("--grpo-lr", type=float, default=2e-6)
+    parser.add_argument("--grpo-steps", type=int, default=8)
+    parser.add_argument("--groups", type=int, default=4)
+    parser.add_argument("--group-size", type=int, default=6)
+    parser.add_argument("--concurrency", type=int, default=16, help="episodes in flight")
+    parser.add_argument("--grpo-lr", type=float, default=3e-5)
+    parser.add_argument("--temperature", type=float, default=0.7, help="GRPO rollouts")
     parser.add_argument("--engine", default="auto")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
@@ -95,7 +99,8 @@ def main() -> None:
         max_new_tokens=96, max_trajectory_tokens=3072, eval_every=args.grpo_steps,
         eval_episodes=args.eval_episodes, checkpoint_every=0, micro_batch_size=1,
         torch_threads=args.threads, env_options={"difficulty": "easy"},
-        concurrency=args.concurrency,
+        env_kwargs={"max_turns": args.max_turns}, concurrency=args.concurrency,
+        temperature=args.temperature,
     )  # fmt: skip
     timings, started = {}, time.perf_counter()
 
@@ -140,7 +145,10 @@ def main() -> None:
         lo, hi = r["wilson95"]
         print(f"{name:5s} success {r['successes']:3d}/{r['episodes']} = {r['rate']:.3f} "
               f"(95% CI {lo:.3f}-{hi:.3f})")  # fmt: skip
-    print(f"GRPO vs SFT on the same tasks: +{gained} -{lost}, exact McNemar p = {p:.4f}")
+    verdict = "significant at 5%" if p < 0.05 and gained > lost else "not significant"
+    print(
+        f"GRPO vs SFT on the same tasks: +{gained} -{lost}, exact McNemar p = {p:.4f} ({verdict})"
+    )
     print("timings: " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()))
 
 
