@@ -96,7 +96,7 @@ class StepStats:
     kl: float
     """Mean k3 KL to the reference over loss tokens (0 without one)."""
     entropy: float
-    """Mean policy entropy over loss tokens (nats)."""
+    """Mean policy entropy over loss tokens (nats), at the sampling temperature."""
     train_s: float
 
 
