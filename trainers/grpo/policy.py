@@ -59,8 +59,9 @@ class SharedPrefix:
     detached leaf copies of them (``cache``), so its backward stops at the leaves and adds the
     prefix's share of the gradient there; ``backward()`` then carries the accumulated leaf
     gradients through the prefix's own graph, once. The parameter gradients are those of the
-    unshared forward over whole rows (the sum is only regrouped), and a batch of G rows costs
-    one prefix plus G suffixes instead of G whole rows.
+    unshared forward over whole rows (the sum is only regrouped), and a batch of G rows runs
+    one prefix plus G suffixes through the layers instead of G whole rows (the suffixes still
+    attend to the whole prefix; bench/bench_train_step.py measures what that saves).
 
     Only tokens that are not scored can be shared: the prefix ends before the first position
     whose logprob is wanted, so every scored token is predicted from a suffix hidden state.
