@@ -145,7 +145,9 @@ def main() -> None:
         lo, hi = r["wilson95"]
         print(f"{name:5s} success {r['successes']:3d}/{r['episodes']} = {r['rate']:.3f} "
               f"(95% CI {lo:.3f}-{hi:.3f})")  # fmt: skip
-    verdict = "significant at 5%" if p < 0.05 and gained > lost else "not significant"
+    verdict = "no significant difference at 5%"
+    if p < 0.05:
+        verdict = f"GRPO significantly {'better' if gained > lost else 'worse'} at 5%"
     print(
         f"GRPO vs SFT on the same tasks: +{gained} -{lost}, exact McNemar p = {p:.4f} ({verdict})"
     )
