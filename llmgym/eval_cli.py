@@ -74,6 +74,11 @@ def episode_tasks(args: argparse.Namespace) -> list[tuple[dict[str, Any], int]]:
     return [(options, args.seed + i) for i in range(args.episodes)]
 
 
+def env_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """``gym.make`` arguments of every episode (the expert engine's replay envs included)."""
+    return {"max_turns": args.max_turns} if args.max_turns else {}
+
+
 def build_engine(args: argparse.Namespace, tasks: list[tuple[dict[str, Any], int]]) -> tuple:
     """The engine ``args`` ask for and the tokenizer of its chat template."""
     from transformers import AutoTokenizer
@@ -90,8 +95,7 @@ def build_engine(args: argparse.Namespace, tasks: list[tuple[dict[str, Any], int
     if args.engine == "expert":
         from llmgym.engines.scripted import ExpertEngine
 
-        env_kwargs = {"max_turns": args.max_turns} if args.max_turns else {}
-        return ExpertEngine(args.env_id, tokenizer, tasks, env_kwargs=env_kwargs), tokenizer
+        return ExpertEngine(args.env_id, tokenizer, tasks, env_kwargs=env_kwargs(args)), tokenizer
     if args.engine == "hf":
         return create_engine("hf", model, num_threads=args.threads), tokenizer
     return create_engine("vllm", model, max_model_len=args.max_context), tokenizer
@@ -114,7 +118,7 @@ async def evaluate(args: argparse.Namespace) -> EvalSummary:
         episode_timeout_s=args.timeout,
         max_context_tokens=args.max_context,
         tools_in_template=args.tools_in_template,
-        env_kwargs={"max_turns": args.max_turns} if args.max_turns else {},
+        env_kwargs=env_kwargs(args),
         progress=not args.no_progress,
     )
     collector = RolloutCollector(engine, tokenizer, config)
