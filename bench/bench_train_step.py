@@ -1,12 +1,18 @@
 """Cost of one GRPO training step with and without the shared-prefix forward.
 
-Builds a batch of real TripBooking episodes (the scripted expert's, tokenized exactly as the
-rollout collector records them: system prompt with tool schemas, tool results, assistant turns)
-and times ``train_step`` on the default model with ``share_prefix`` on and off, alternating,
-from the same weights. Prints the median seconds per step and per trajectory of each and their
-ratio, and checks that both give the same loss.
+Builds a batch of real TripBooking episodes (tokenized exactly as the rollout collector records
+them: system prompt with tool schemas, tool results, assistant turns) and times ``train_step``
+on the default model with ``share_prefix`` on and off, alternating, from the same weights.
+Prints the median seconds per step and per trajectory of each and their ratio, and checks that
+both give the same loss.
+
+With ``--group-size 1`` every episode is the scripted expert's on its own task: the rows share
+only the system prompt. With ``--group-size G`` the batch is made of GRPO groups: G episodes of
+each task that play the expert's first turns alike and then each book a different flight of
+the search results (and submit), as sampled episodes of a group do.
 
     OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 8 --repeats 3
+    OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 12 --group-size 6
 """
 
 from __future__ import annotations
@@ -14,6 +20,45 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from typing import Any
+
+
+def group_conversations(tasks: int, group_size: int, seed: int = 0) -> list[list[dict[str, Any]]]:
+    """``group_size`` episodes of each of ``tasks`` easy train tasks, parting at the booking."""
+    import gymnasium as gym
+
+    import llmgym  # noqa: F401  (registers the ids)
+    from llmgym.parsing import format_tool_call, parse_text
+
+    conversations = []
+    with gym.make("llmgym/TripBooking-v0") as env:
+        for task in range(tasks):
+            for k in range(group_size):
+                obs, _ = env.reset(
+                    seed=seed + task, options={"split": "train", "difficulty": "easy"}
+                )
+                messages, done, booked = list(obs), False, False
+                while not done:
+                    action = env.unwrapped.expert_action()  # type: ignore[attr-defined]
+                    call = parse_text(action).tool_calls[0]
+                    if booked:
+                        action = format_tool_call("submit")
+                    elif call.name == "book_flight":
+                        flights = env.unwrapped.world.flights  # type: ignore[attr-defined]
+                        best = flights[call.arguments["flight_id"]]
+                        route = (best.origin, best.destination, best.date)
+                        options = sorted(
+                            f.flight_id for f in flights.values()
+                            if (f.origin, f.destination, f.date) == route
+                        )  # fmt: skip
+                        arguments = call.arguments | {"flight_id": options[k % len(options)]}
+                        action, booked = format_tool_call("book_flight", **arguments), True
+                    messages.append({"role": "assistant", "content": action})
+                    obs, _, terminated, truncated, _ = env.step(action)
+                    messages.extend(obs)
+                    done = terminated or truncated
+                conversations.append(messages)
+    return conversations
 
 
 def main() -> None:
@@ -21,6 +66,7 @@ def main() -> None:
     parser.add_argument("--trajectories", type=int, default=8, help="episodes in the batch")
     parser.add_argument("--repeats", type=int, default=3, help="timed steps of each kind")
     parser.add_argument("--micro-batch-size", type=int, default=1)
+    parser.add_argument("--group-size", type=int, default=1, help="episodes per task (G)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
@@ -29,7 +75,7 @@ def main() -> None:
 
     from llmgym.models import resolve_model
     from llmgym.trainers.grpo.config import GRPOConfig
-    from llmgym.trainers.grpo.policy import load_policy, shared_prefix_length
+    from llmgym.trainers.grpo.policy import load_policy, plan_shared_prefixes
     from llmgym.trainers.grpo.step import build_batch, train_step
     from llmgym.trainers.sft import expert_conversations, tokenize_conversation
     from llmgym.trajectory import Trajectory
@@ -37,9 +83,12 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     path = resolve_model(None)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    conversations = expert_conversations(
-        "llmgym/TripBooking-v0", args.trajectories, seed=0, options={"difficulty": "easy"}
-    )
+    if args.group_size > 1:
+        conversations = group_conversations(args.trajectories // args.group_size, args.group_size)
+    else:
+        conversations = expert_conversations(
+            "llmgym/TripBooking-v0", args.trajectories, seed=0, options={"difficulty": "easy"}
+        )
     trajectories = []
     for i, messages in enumerate(conversations):
         example = tokenize_conversation(tokenizer, messages)
@@ -50,10 +99,12 @@ def main() -> None:
     advantages = torch.tensor([1.0 if i % 2 else -1.0 for i in range(len(trajectories))])
     batch = build_batch(trajectories, advantages, max_length=4096)
     lengths = batch.attention_mask.sum(-1).tolist()
-    prefix = shared_prefix_length(batch.tokens, batch.attention_mask, batch.loss_mask > 0)
+    plan = plan_shared_prefixes(batch.tokens, batch.attention_mask)
+    run = sum(g.length + sum(lengths[r] - g.length for r in g.rows) for g in plan)
     print(f"{len(trajectories)} trajectories of {min(lengths)}-{max(lengths)} tokens "
-          f"(mean {statistics.mean(lengths):.0f}); shared prefix {prefix} tokens; "
-          f"{int(batch.loss_mask.sum())} trained tokens")  # fmt: skip
+          f"(mean {statistics.mean(lengths):.0f}, {sum(lengths)} in all), "
+          f"{int(batch.loss_mask.sum())} trained; shared prefixes of "
+          f"{[g.length for g in plan if g.length]} tokens leave {run} to run")  # fmt: skip
 
     model = load_policy(path)
     start_state = {k: v.clone() for k, v in model.state_dict().items()}

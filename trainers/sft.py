@@ -97,12 +97,12 @@ def sft_train(
     """Cross-entropy (mean over assistant tokens of each batch); returns the loss per step.
 
     ``on_step(step, steps, loss)`` is called after each optimizer step (the CLI's progress bar).
-    ``share_prefix`` runs the tokens every conversation of a batch starts with (the system
-    prompt) once per batch (``SharedPrefix``: same gradient, less compute).
+    ``share_prefix`` runs the tokens conversations of a batch start with (the system prompt)
+    once per batch (``micro_batches``: same gradient, less compute).
     """
     import torch
 
-    from llmgym.trainers.grpo.policy import SharedPrefix, token_logprobs
+    from llmgym.trainers.grpo.policy import micro_batches, token_logprobs
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
@@ -122,12 +122,11 @@ def sft_train(
         total_tokens = sum(min(sum(e.loss_mask), max_length) for e in batch)
         tokens, attention, mask = _pad(batch, max_length)
         optimizer.zero_grad(set_to_none=True)
-        prefix = None
-        if share_prefix:
-            prefix = SharedPrefix.of_batch(model, tokens, attention, mask > 0, autocast_dtype)
         step_loss = 0.0
-        for lo in range(0, len(batch), micro_batch_size):
-            rows = slice(lo, lo + micro_batch_size)
+        for rows, prefix in micro_batches(
+            model, tokens, attention, micro_batch_size=micro_batch_size,
+            share_prefix=share_prefix, autocast_dtype=autocast_dtype,
+        ):  # fmt: skip
             length = int(attention[rows].sum(-1).max())
             logprobs, _ = token_logprobs(
                 model, tokens[rows, :length], attention[rows, :length],
@@ -136,8 +135,6 @@ def sft_train(
             loss = -(logprobs * mask[rows, :length]).sum() / max(total_tokens, 1)  # batch mean
             loss.backward()
             step_loss += loss.item()
-        if prefix is not None:
-            prefix.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         losses.append(step_loss)

@@ -14,11 +14,12 @@ from trainer_fixtures import (
 
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
 from llmgym.trainers.grpo.policy import (
-    SharedPrefix,
+    PrefixGroup,
     export_weights,
     merged_state_dict,
+    micro_batches,
+    plan_shared_prefixes,
     prepare_model,
-    shared_prefix_length,
 )
 from llmgym.trainers.grpo.policy import token_logprobs as compute_logprobs
 from llmgym.trainers.grpo.step import build_batch, train_step
@@ -84,40 +85,66 @@ def test_update_is_identical_whole_or_micro_batched(loss):
 
 
 @pytest.mark.parametrize(("loss", "lora_rank"), [("dapo", 0), ("gspo", 0), ("dapo", 4)])
-def test_shared_prefix_gives_the_update_of_whole_rows(loss, lora_rank):
-    trajectories = fake_trajectories(6, shared_prefix=24)
-    batch = build_batch(trajectories, torch.linspace(-1, 1, 6), max_length=64)
-    prefix = SharedPrefix.of_batch(tiny_llama(), batch.tokens, batch.attention_mask,
-                                   batch.loss_mask > 0)  # fmt: skip
-    assert prefix is not None and prefix.length == 24
+def test_shared_prefixes_give_the_update_of_whole_rows(loss, lora_rank):
+    # Three groups of two: all share a 4-token system prompt, each pair also its first two
+    # turns, scored tokens included. The rows are shuffled so that pairs are not side by side.
+    trajectories = fake_trajectories(6, shared_prefix=4, turns=4, shared_turns=2)
+    order = [0, 2, 4, 1, 3, 5]
+    batch = build_batch([trajectories[i] for i in order], torch.linspace(-1, 1, 6), max_length=96)
+    groups = plan_shared_prefixes(batch.tokens, batch.attention_mask, min_length=4, overhead=0)
+    assert sorted(sorted(g.rows) for g in groups) == [[0, 3], [1, 4], [2, 5]]
+    assert all(g.length > 4 and batch.loss_mask[g.rows[0], : g.length].any() for g in groups)
     shared = prepare_model(tiny_llama(), lora_rank=lora_rank)
     whole = prepare_model(tiny_llama(), lora_rank=lora_rank)
     for _ in range(2):  # LoRA: the second step trains A through the first step's B
-        a = sgd_update(shared, batch, loss=loss, micro_batch_size=4)
+        a = sgd_update(shared, batch, loss=loss, micro_batch_size=1)
         b = sgd_update(whole, batch, loss=loss, micro_batch_size=4, share_prefix=False)
         assert a.loss == pytest.approx(b.loss, rel=1e-7) and a.entropy == pytest.approx(b.entropy)
+        assert a.ratio_max == pytest.approx(b.ratio_max) and a.tokens == b.tokens
     # The same sums, regrouped: equal up to rounding (Llama's RMSNorm computes in float32).
-    # Dropping the prefix's backward would be off by orders of magnitude more.
+    # Dropping a prefix's backward would be off by orders of magnitude more.
     assert_same_weights(shared, whole, atol=1e-6)
 
 
-def test_shared_prefix_ends_where_rows_differ_or_scoring_begins():
-    tokens = torch.tensor([[1, 2, 3, 4, 5, 6], [1, 2, 3, 4, 9, 9]])
+def test_plan_shares_the_longest_prefixes_that_save_tokens():
+    rows = [
+        [1, 2, 3, 4, 5, 6, 7, 8],
+        [9, 9, 9, 9, 9, 9, 9, 9],  # shares nothing
+        [1, 2, 3, 4, 5, 6, 7, 9],
+        [1, 2, 3, 4, 0, 0, 0, 0],
+        [1, 2, 3, 4, 5, 6, 0, 0],  # 6 real tokens: must keep one after its prefix
+    ]
+    tokens = torch.tensor(rows)
     attention = torch.ones_like(tokens)
-    scored = torch.zeros_like(tokens, dtype=torch.bool)
-    assert shared_prefix_length(tokens, attention, scored) == 4
-    scored[1, 3] = True  # token 3 is predicted from position 2, which must not be shared
-    assert shared_prefix_length(tokens, attention, scored) == 2
-    attention[0, 3:] = 0  # a row of 3 tokens keeps one after the prefix
-    assert shared_prefix_length(tokens, attention, scored.zero_()) == 2
-    # One row, a short prefix, or gradient checkpointing (no cache): nothing to share.
-    long = build_batch(fake_trajectories(2, shared_prefix=24), torch.ones(2), max_length=64)
-    args = (long.tokens, long.attention_mask, long.loss_mask > 0)
-    assert SharedPrefix.of_batch(tiny_llama(), *args) is not None
-    assert SharedPrefix.of_batch(tiny_llama(), *(a[:1] for a in args)) is None
-    assert SharedPrefix.of_batch(tiny_llama(), tokens, attention, scored) is None
+    attention[4, 6:] = 0
+    plan = plan_shared_prefixes(tokens, attention, min_length=2, overhead=0)
+    # Tokens run: [3, 4, 0, 2] sharing 4 = 4 + (8 + 6 + 8 + 8 - 4 * 4) = 18 beats [4, 0, 2]
+    # sharing 5 (row 4 is 6 long) with row 3 whole = 5 + (1 + 3 + 3) + 8 = 20, and [3, 4] with
+    # [0, 2] = (4 + 4 + 2) + (7 + 1 + 1) = 19; row 1 runs whole.
+    assert plan == [PrefixGroup(rows=[3, 4, 0, 2], length=4), PrefixGroup(rows=[1], length=0)]
+    assert plan_shared_prefixes(tokens, attention, min_length=5, overhead=0) == [
+        PrefixGroup(rows=[4, 0, 2], length=5),
+        PrefixGroup(rows=[1, 3], length=0),
+    ]
+    # An extra pass that costs more than it saves is not made; one row has nothing to share.
+    assert plan_shared_prefixes(tokens, attention, min_length=2, overhead=100) == [
+        PrefixGroup(rows=[0, 1, 2, 3, 4], length=0)
+    ]
+    assert plan_shared_prefixes(tokens[:1], attention[:1]) == [PrefixGroup(rows=[0], length=0)]
+
+
+def test_no_prefix_is_shared_under_gradient_checkpointing():
+    batch = build_batch(fake_trajectories(4, shared_prefix=24), torch.ones(4), max_length=64)
+    args = (batch.tokens, batch.attention_mask)
+    shared = list(micro_batches(tiny_llama(), *args, micro_batch_size=2))
+    assert [rows for rows, _ in shared] and all(p is not None for _, p in shared)
     ckpt = prepare_model(tiny_llama(), gradient_checkpointing=True)
-    assert SharedPrefix.of_batch(ckpt, *args) is None
+    plain = list(micro_batches(ckpt, *args, micro_batch_size=2))
+    assert plain == [([0, 1], None), ([2, 3], None)]
+    with pytest.raises(ValueError, match="start with the shared prefix"):
+        _, prefix = shared[0]
+        compute_logprobs(tiny_llama(), batch.tokens[:1, :10], batch.attention_mask[:1, :10],
+                         prefix=prefix)  # fmt: skip
 
 
 def test_masked_truncated_episodes_and_prompt_tokens_do_not_train():

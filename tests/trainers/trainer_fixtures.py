@@ -26,21 +26,26 @@ def tiny_llama(seed: int = 0, dtype=torch.float64):
 
 
 def fake_trajectories(
-    n: int, seed: int = 0, turns: int = 2, shared_prefix: int = 0
+    n: int, seed: int = 0, turns: int = 2, shared_prefix: int = 0, shared_turns: int = 0
 ) -> list[Trajectory]:
     """Multi-turn token sequences: prompt/env deltas (mask 0) between sampled turns (mask 1).
 
-    ``shared_prefix`` tokens (a system prompt, mask 0) start every trajectory.
+    ``shared_prefix`` tokens (a system prompt, mask 0) start every trajectory. Trajectories
+    ``2k`` and ``2k + 1`` form group ``g{k}``; with ``shared_turns`` they also play the same
+    first turns (the same tokens, sampled ones included, with their own sampler logprobs), as
+    the episodes of a GRPO group usually do before they part ways.
     """
     g = torch.Generator().manual_seed(seed)
     system = torch.randint(0, VOCAB, (shared_prefix,), generator=g).tolist()
     out = []
     for i in range(n):
         tokens, mask, logprobs = list(system), [0] * shared_prefix, [None] * shared_prefix
-        for _ in range(turns):
-            prompt = int(torch.randint(2, 6, (1,), generator=g))
-            completion = int(torch.randint(1, 7, (1,), generator=g))
-            tokens += torch.randint(0, VOCAB, (prompt + completion,), generator=g).tolist()
+        group_turns = torch.Generator().manual_seed(seed * 1000 + i // 2)
+        for turn in range(turns):
+            source = group_turns if turn < shared_turns else g
+            prompt = int(torch.randint(2, 6, (1,), generator=source))
+            completion = int(torch.randint(1, 7, (1,), generator=source))
+            tokens += torch.randint(0, VOCAB, (prompt + completion,), generator=source).tolist()
             mask += [0] * prompt + [1] * completion
             logprobs += [None] * prompt
             logprobs += (-torch.rand(completion, generator=g) * 4 - 2).tolist()

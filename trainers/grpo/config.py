@@ -97,9 +97,10 @@ class GRPOConfig(BaseModel):
     gradient_checkpointing: bool = False
     """Recompute activations in backward: less memory, about 30% more time."""
     share_prefix: bool = True
-    """Run the tokens all trajectories of a batch start with (system prompt, tool schemas)
-    through the network once, not once per trajectory: same gradient, less compute
-    (bench/bench_train_step.py). Not used with gradient checkpointing."""
+    """Run the tokens that trajectories start with in common (the system prompt; the first
+    turns a group's episodes played alike) through the network once, not once per
+    trajectory: same gradient, less compute (bench/bench_train_step.py). Not used with
+    gradient checkpointing."""
     torch_threads: int | None = Field(None, ge=1)
     """Threads of the training process; None leaves torch's default."""
 

@@ -2,15 +2,19 @@
 
 ``token_logprobs`` is the one place that turns a causal LM's logits into the logprob of each
 token given its prefix; the loss, the KL reference and the entropy statistic all go through it.
-``SharedPrefix`` runs the leading tokens every row of a batch has in common (an agent's system
-prompt with its tool schemas is often most of an episode) through the network once instead of
-once per row, with the same gradient. ``export_weights`` writes plain (LoRA-merged) weights
-that a generation engine can reload.
+``SharedPrefix`` runs the leading tokens a set of rows has in common (an agent's system prompt
+with its tool schemas; the first turns the episodes of one group played alike) through the
+network once instead of once per row, with the same gradient; ``micro_batches`` plans which
+rows share what. ``export_weights`` writes plain (LoRA-merged) weights that a generation
+engine can reload.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -53,18 +57,20 @@ MIN_SHARED_PREFIX = 16
 
 
 class SharedPrefix:
-    """The first ``length`` tokens of every row of a batch, encoded once for all its micro-batches.
+    """The first ``length`` tokens of a set of rows, encoded once for all of them.
 
-    The prefix's keys and values are computed once, with grad. Each micro-batch attends to
-    detached leaf copies of them (``cache``), so its backward stops at the leaves and adds the
-    prefix's share of the gradient there; ``backward()`` then carries the accumulated leaf
-    gradients through the prefix's own graph, once. The parameter gradients are those of the
-    unshared forward over whole rows (the sum is only regrouped), and a batch of G rows runs
-    one prefix plus G suffixes through the layers instead of G whole rows (the suffixes still
-    attend to the whole prefix; bench/bench_train_step.py measures what that saves).
+    The prefix's keys, values and final hidden states are computed once, with grad. Each
+    micro-batch of its rows attends to detached leaf copies of the keys and values (``cache``)
+    and scores the prefix's own tokens from a leaf copy of its hidden states (``hidden``), so
+    its backward stops at the leaves and adds the rows' share of the gradient there;
+    ``backward()`` then carries the accumulated leaf gradients through the prefix's own graph,
+    once. The parameter gradients are those of the unshared forward over whole rows (the sum
+    is only regrouped).
 
-    Only tokens that are not scored can be shared: the prefix ends before the first position
-    whose logprob is wanted, so every scored token is predicted from a suffix hidden state.
+    The prefix may hold scored tokens: the G episodes of one GRPO group usually play the same
+    first turns (the same sampled calls, the same tool results) and part ways only at the
+    decision that sets their rewards apart. Each row still weighs those tokens with its own
+    advantage and sampler logprobs; only the network's pass over them is shared.
     """
 
     def __init__(self, model: Any, prefix: torch.Tensor, autocast_dtype: torch.dtype | None):
@@ -75,39 +81,25 @@ class SharedPrefix:
         with torch.autocast(
             prefix.device.type, dtype=autocast_dtype, enabled=autocast_dtype is not None
         ):
-            cache = base.get_decoder()(input_ids=self.tokens, use_cache=True).past_key_values
-        self._outputs = [t for layer in cache.layers for t in (layer.keys, layer.values)]
+            out = base.get_decoder()(input_ids=self.tokens, use_cache=True)
+        cache = out.past_key_values
+        kv = [t for layer in cache.layers for t in (layer.keys, layer.values)]
+        self._outputs = [*kv, out.last_hidden_state]  # (1, heads, L, d) pairs, then (1, L, H)
         grad = torch.is_grad_enabled()
         self._leaves = [t.detach().requires_grad_(grad and t.requires_grad) for t in self._outputs]
-
-    @classmethod
-    def of_batch(
-        cls,
-        model: Any,
-        tokens: torch.Tensor,
-        attention_mask: torch.Tensor,
-        positions: torch.Tensor,
-        autocast_dtype: torch.dtype | None = None,
-    ) -> SharedPrefix | None:
-        """The shared prefix of ``tokens`` (B, T), or None where sharing would not pay.
-
-        None for fewer than two rows, a common prefix under ``MIN_SHARED_PREFIX`` tokens, or a
-        model with gradient checkpointing (it runs without a cache).
-        """
-        if tokens.shape[0] < 2 or getattr(unwrap(model), "is_gradient_checkpointing", False):
-            return None
-        length = shared_prefix_length(tokens, attention_mask, positions)
-        if length < MIN_SHARED_PREFIX:
-            return None
-        return cls(model, tokens[0, :length], autocast_dtype)
 
     def cache(self, rows: int) -> Any:
         """A fresh key/value cache of the prefix for a micro-batch of ``rows`` rows."""
         from transformers import DynamicCache
 
-        pairs = zip(self._leaves[0::2], self._leaves[1::2], strict=True)
+        kv = self._leaves[:-1]
+        pairs = zip(kv[0::2], kv[1::2], strict=True)
         data = [(k.expand(rows, -1, -1, -1), v.expand(rows, -1, -1, -1)) for k, v in pairs]
         return DynamicCache(data, config=self._config)
+
+    def hidden(self, rows: int) -> torch.Tensor:
+        """(rows, length, H) final hidden states of the prefix tokens (a leaf copy)."""
+        return self._leaves[-1].expand(rows, -1, -1)
 
     def backward(self) -> None:
         """Carry the gradient the micro-batches left on the prefix through the prefix's graph."""
@@ -118,21 +110,106 @@ class SharedPrefix:
         self._outputs, self._leaves = [], []
 
 
-def shared_prefix_length(
-    tokens: torch.Tensor, attention_mask: torch.Tensor, positions: torch.Tensor
-) -> int:
-    """Leading tokens that all rows share and that end before the first scored position.
+@dataclass(frozen=True)
+class PrefixGroup:
+    """Batch rows that run together, and the leading tokens they share (run once for all)."""
 
-    The prefix stops one token before the first position in ``positions`` (B, T) of any row:
-    that token is predicted by the hidden state just before it, which must be a suffix one.
-    Every row keeps at least one token after the prefix.
+    rows: list[int]
+    """Row indices into the batch."""
+    length: int
+    """Shared leading tokens; 0 = no sharing, each row runs whole."""
+
+
+def plan_shared_prefixes(
+    tokens: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    min_length: int = MIN_SHARED_PREFIX,
+    overhead: int = 2 * MIN_SHARED_PREFIX,
+) -> list[PrefixGroup]:
+    """Split the rows of ``tokens`` (B, T) into groups that share a prefix, fewest tokens run.
+
+    Rows are sorted by their tokens, so rows with long common prefixes (the episodes of one
+    GRPO group; every conversation that starts with the same system prompt) sit side by
+    side; a dynamic program over that order then picks the runs of rows that share their
+    common prefix, minimising the tokens that go through the network (each shared prefix
+    once, plus every row's suffix, plus ``overhead`` per extra pass). Every row keeps at least
+    one token after its prefix. Rows that share nothing worth it come last, in one group of
+    length 0.
     """
-    same = (tokens == tokens[:1]).all(0) & attention_mask.bool().all(0)  # (T,)
-    common = int(same.long().cumprod(0).sum())
-    scored = positions.bool().any(0).nonzero()
-    first_scored = int(scored[0]) if len(scored) else tokens.shape[1]
-    shortest = int(attention_mask.sum(-1).min())
-    return max(0, min(common, first_scored - 1, shortest - 1))
+    lengths = attention_mask.sum(-1).tolist()  # (B,)
+    seqs = [tokens[i, :n].tolist() for i, n in enumerate(lengths)]
+    order = sorted(range(len(seqs)), key=lambda i: seqs[i])
+    adjacent = [_common_length(seqs[a], seqs[b]) for a, b in itertools.pairwise(order)]
+    # best[j]: fewest tokens to run the first j sorted rows; choice[j]: (start, shared length)
+    best = [0] * (len(order) + 1)
+    choice = [(0, 0)] * (len(order) + 1)
+    for j in range(1, len(order) + 1):
+        best[j], choice[j] = best[j - 1] + lengths[order[j - 1]], (j - 1, 0)
+        common, shortest, total = 1 << 62, lengths[order[j - 1]], lengths[order[j - 1]]
+        for i in range(j - 2, -1, -1):  # the run order[i:j]
+            common = min(common, adjacent[i])
+            shortest = min(shortest, lengths[order[i]])
+            total += lengths[order[i]]
+            shared = min(common, shortest - 1)
+            if shared < min_length:
+                break  # a longer run shares no more
+            cost = best[i] + overhead + shared + total - (j - i) * shared
+            if cost < best[j]:
+                best[j], choice[j] = cost, (i, shared)
+    groups, unshared, j = [], [], len(order)
+    while j > 0:
+        i, shared = choice[j]
+        if shared:
+            groups.append(PrefixGroup(rows=[order[k] for k in range(i, j)], length=shared))
+        else:
+            unshared.append(order[i])
+        j = i
+    groups.reverse()
+    if unshared:
+        groups.append(PrefixGroup(rows=sorted(unshared), length=0))
+    return groups
+
+
+def micro_batches(
+    model: Any,
+    tokens: torch.Tensor,
+    attention_mask: torch.Tensor,
+    *,
+    micro_batch_size: int,
+    share_prefix: bool = True,
+    autocast_dtype: torch.dtype | None = None,
+) -> Iterator[tuple[list[int], SharedPrefix | None]]:
+    """The micro-batches of a batch: ``(rows, prefix)``, ``prefix`` being what the rows start with.
+
+    With ``share_prefix`` the rows are grouped by ``plan_shared_prefixes`` and a group's
+    ``SharedPrefix`` is encoded when its first micro-batch comes up; its ``backward()`` runs
+    when the caller asks for the next micro-batch after the group's last one, so the caller must
+    backpropagate each micro-batch's loss before moving on, and exhaust the iterator. Only one
+    prefix graph is alive at a time. Without sharing (or under gradient checkpointing, which
+    runs without a cache) the rows are taken in order, ``prefix`` None.
+    """
+    rows = list(range(tokens.shape[0]))
+    groups = [PrefixGroup(rows=rows, length=0)]
+    if share_prefix and not getattr(unwrap(model), "is_gradient_checkpointing", False):
+        groups = plan_shared_prefixes(tokens, attention_mask)
+    for group in groups:
+        prefix = None
+        if group.length:
+            prefix = SharedPrefix(model, tokens[group.rows[0], : group.length], autocast_dtype)
+        for lo in range(0, len(group.rows), micro_batch_size):
+            yield group.rows[lo : lo + micro_batch_size], prefix
+        if prefix is not None:
+            prefix.backward()
+
+
+def _common_length(a: list[int], b: list[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
 
 
 def token_logprobs(
@@ -155,8 +232,8 @@ def token_logprobs(
             vocabulary projection then runs only there: in agent episodes most tokens are
             prompt and tool output, and the (T, V) logits are a large share of the cost.
         autocast_dtype: run the network under CPU/GPU autocast (e.g. torch.bfloat16).
-        prefix: the batch's ``SharedPrefix``: rows start with its tokens, which are not run
-            again; no position in it (or the one after it) may be wanted.
+        prefix: a ``SharedPrefix`` every row starts with: its tokens are not run again (their
+            keys, values and hidden states come from it); they may be scored.
         temperature: score under ``softmax(logits / temperature)``, the distribution a sampler
             at that temperature drew from, so that the importance ratio against its logprobs
             starts at 1 (as in TRL and verl); 1.0 is the plain model.
@@ -168,12 +245,12 @@ def token_logprobs(
     wanted = torch.ones_like(tokens, dtype=torch.bool) if positions is None else positions.bool()
     wanted = wanted.clone()
     wanted[:, 0] = False  # (B, T)
-    start = 0 if prefix is None else prefix.length  # hidden[:, j] is position start + j
+    start = 0 if prefix is None else prefix.length
     if prefix is not None and (
-        wanted[:, : start + 1].any()
+        tokens.shape[1] <= start
         or not torch.equal(tokens[:, :start], prefix.tokens.expand(len(tokens), -1))
     ):
-        raise ValueError("rows must start with the shared prefix, and none of it be scored")
+        raise ValueError("rows must start with the shared prefix and go on after it")
     device_type = tokens.device.type
     with torch.autocast(device_type, dtype=autocast_dtype, enabled=autocast_dtype is not None):
         if prefix is None:
@@ -181,12 +258,14 @@ def token_logprobs(
                 input_ids=tokens, attention_mask=attention_mask, use_cache=False
             ).last_hidden_state  # (B, T, H)
         else:
-            hidden = base.get_decoder()(
+            suffix = base.get_decoder()(
                 input_ids=tokens[:, start:], attention_mask=attention_mask,
                 past_key_values=prefix.cache(len(tokens)), use_cache=True,
             ).last_hidden_state  # (B, T - start, H)  # fmt: skip
+            shared = prefix.hidden(len(tokens)).to(suffix.dtype)  # (B, start, H)
+            hidden = torch.cat([shared, suffix], dim=1)  # (B, T, H)
         # Position t-1 predicts token t: pick the hidden states before each wanted token.
-        before = hidden[:, :-1][wanted[:, start + 1 :]]  # (N, H)
+        before = hidden[:, :-1][wanted[:, 1:]]  # (N, H)
         logits = base.get_output_embeddings()(before)  # (N, V)
     logits = logits.to(torch.promote_types(logits.dtype, torch.float32))  # bf16 -> fp32
     if temperature != 1.0:

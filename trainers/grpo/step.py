@@ -17,7 +17,7 @@ import torch
 
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.losses import BatchNormaliser, policy_loss
-from llmgym.trainers.grpo.policy import SharedPrefix, token_logprobs
+from llmgym.trainers.grpo.policy import micro_batches, token_logprobs
 from llmgym.trajectory import Trajectory
 
 
@@ -39,15 +39,15 @@ class TrainBatch:
     def __len__(self) -> int:
         return self.tokens.shape[0]
 
-    def rows(self, lo: int, hi: int) -> TrainBatch:
-        """Rows lo:hi, trimmed to their longest sequence."""
-        length = max(int(self.attention_mask[lo:hi].sum(-1).max()), 1)
+    def select(self, rows: list[int]) -> TrainBatch:
+        """These rows, trimmed to their longest sequence."""
+        length = max(int(self.attention_mask[rows].sum(-1).max()), 1)
         return TrainBatch(
-            self.tokens[lo:hi, :length],
-            self.attention_mask[lo:hi, :length],
-            self.loss_mask[lo:hi, :length],
-            self.old_logprobs[lo:hi, :length],
-            self.advantages[lo:hi],
+            self.tokens[rows, :length],
+            self.attention_mask[rows, :length],
+            self.loss_mask[rows, :length],
+            self.old_logprobs[rows, :length],
+            self.advantages[rows],
         )
 
 
@@ -129,13 +129,11 @@ def train_step(
     sums = torch.zeros(7, dtype=torch.float64)
     ratio_max = torch.zeros(1)
     optimizer.zero_grad(set_to_none=True)
-    prefix = None
-    if config.share_prefix:
-        prefix = SharedPrefix.of_batch(
-            model, batch.tokens, batch.attention_mask, batch.loss_mask > 0, config.autocast_dtype
-        )
-    for lo in range(0, len(batch), config.micro_batch_size):
-        mb = batch.rows(lo, lo + config.micro_batch_size)
+    for rows, prefix in micro_batches(
+        model, batch.tokens, batch.attention_mask, micro_batch_size=config.micro_batch_size,
+        share_prefix=config.share_prefix, autocast_dtype=config.autocast_dtype,
+    ):  # fmt: skip
+        mb = batch.select(rows)
         logprobs, entropy = token_logprobs(
             model, mb.tokens, mb.attention_mask, positions=mb.loss_mask > 0, with_entropy=True,
             autocast_dtype=config.autocast_dtype, prefix=prefix, temperature=config.temperature,
@@ -157,8 +155,6 @@ def train_step(
              out.kl_sum, entropy_sum], dtype=torch.float64,
         )  # fmt: skip
         ratio_max = torch.maximum(ratio_max, torch.tensor([out.ratio_max]))
-    if prefix is not None:
-        prefix.backward()
 
     params = [p for p in model.parameters() if p.requires_grad]
     if world_size() > 1:
