@@ -29,35 +29,44 @@ def group_conversations(tasks: int, group_size: int, seed: int = 0) -> list[list
 
     import llmgym  # noqa: F401  (registers the ids)
     from llmgym.parsing import format_tool_call, parse_text
+    from llmgym.trainers.sft import play_conversation
 
     conversations = []
     with gym.make("llmgym/TripBooking-v0") as env:
-        for task in range(tasks):
-            for k in range(group_size):
-                obs, _ = env.reset(
-                    seed=seed + task, options={"split": "train", "difficulty": "easy"}
+        trip = env.unwrapped
+
+        def books(k: int):  # the expert, except that it books flight k of the route, then submits
+            booked = False
+
+            def policy() -> str:
+                nonlocal booked
+                action = trip.expert_action()  # type: ignore[attr-defined]
+                call = parse_text(action).tool_calls[0]
+                if booked:
+                    return format_tool_call("submit")
+                if call.name != "book_flight":
+                    return action
+                flights = trip.world.flights  # type: ignore[attr-defined]
+                best = flights[call.arguments["flight_id"]]
+                route = (best.origin, best.destination, best.date)
+                options = sorted(
+                    f.flight_id
+                    for f in flights.values()
+                    if (f.origin, f.destination, f.date) == route
                 )
-                messages, done, booked = list(obs), False, False
-                while not done:
-                    action = env.unwrapped.expert_action()  # type: ignore[attr-defined]
-                    call = parse_text(action).tool_calls[0]
-                    if booked:
-                        action = format_tool_call("submit")
-                    elif call.name == "book_flight":
-                        flights = env.unwrapped.world.flights  # type: ignore[attr-defined]
-                        best = flights[call.arguments["flight_id"]]
-                        route = (best.origin, best.destination, best.date)
-                        options = sorted(
-                            f.flight_id for f in flights.values()
-                            if (f.origin, f.destination, f.date) == route
-                        )  # fmt: skip
-                        arguments = call.arguments | {"flight_id": options[k % len(options)]}
-                        action, booked = format_tool_call("book_flight", **arguments), True
-                    messages.append({"role": "assistant", "content": action})
-                    obs, _, terminated, truncated, _ = env.step(action)
-                    messages.extend(obs)
-                    done = terminated or truncated
-                conversations.append(messages)
+                booked = True
+                return format_tool_call(
+                    "book_flight", **call.arguments | {"flight_id": options[k % len(options)]}
+                )
+
+            return policy
+
+        for task in range(tasks):
+            train = {"split": "train", "difficulty": "easy"}
+            conversations += [
+                play_conversation(env, books(k), seed=seed + task, options=train)
+                for k in range(group_size)
+            ]
     return conversations
 
 

@@ -36,19 +36,29 @@ def expert_conversations(
 
     import llmgym  # noqa: F401  (registers the ids)
 
-    conversations = []
     with gym.make(env_id) as env:
-        for episode in range(num_episodes):
-            obs, _ = env.reset(seed=seed + episode, options={"split": "train", **(options or {})})
-            messages, done = list(obs), False
-            while not done:
-                action = env.unwrapped.expert_action()  # type: ignore[attr-defined]
-                messages.append({"role": "assistant", "content": action})
-                obs, _, terminated, truncated, _ = env.step(action)
-                messages.extend(obs)
-                done = terminated or truncated
-            conversations.append(messages)
-    return conversations
+        expert = env.unwrapped.expert_action  # type: ignore[attr-defined]
+        train = {"split": "train", **(options or {})}
+        return [
+            play_conversation(env, expert, seed=seed + episode, options=train)
+            for episode in range(num_episodes)
+        ]
+
+
+def play_conversation(env: Any, policy: Callable[[], str], **reset: Any) -> list[dict[str, Any]]:
+    """``env.reset(**reset)``, then ``policy()`` (the next action) until the episode ends.
+
+    Returns the conversation: the environment's messages and the policy's turns.
+    """
+    obs, _ = env.reset(**reset)
+    messages, done = list(obs), False
+    while not done:
+        action = policy()
+        messages.append({"role": "assistant", "content": action})
+        obs, _, terminated, truncated, _ = env.step(action)
+        messages.extend(obs)
+        done = terminated or truncated
+    return messages
 
 
 def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> SFTExample:
