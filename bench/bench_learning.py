@@ -8,7 +8,7 @@ tasks. Every episode, training or evaluation, gets at most --max-turns turns (th
 GRPO-vs-SFT comparison (exact McNemar test on the same tasks); writes results.json and
 learning.png to --out.
 
-The warm-start is short on purpose (6 steps of 4 of 32 expert episodes): it teaches the call
+The warm-start is short on purpose (6 steps of 4 episodes, 24 of the 32): it teaches the call
 format well enough that sampled episodes sometimes succeed, and leaves the agent's own
 mistakes (malformed calls, wrong arguments, a flight that breaks the request) for GRPO to
 learn from its rewards. A longer SFT fixes much of that by imitation instead (see the closing

@@ -141,8 +141,8 @@ def test_no_prefix_is_shared_under_gradient_checkpointing():
     ckpt = prepare_model(tiny_llama(), gradient_checkpointing=True)
     plain = list(micro_batches(ckpt, *args, micro_batch_size=2))
     assert plain == [([0, 1], None), ([2, 3], None)]
+    _, prefix = shared[0]
     with pytest.raises(ValueError, match="start with the shared prefix"):
-        _, prefix = shared[0]
         compute_logprobs(tiny_llama(), batch.tokens[:1, :10], batch.attention_mask[:1, :10],
                          prefix=prefix)  # fmt: skip
 
