@@ -162,6 +162,21 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     def end_episode(self) -> None:
         """Release per-episode resources (temp dirs, processes). Called on reset and close."""
 
+    # --- the compared state (the verifier's input; the fuzzer of ``llmgym check`` diffs it) ----
+    state_equivalences: ClassVar[tuple[str, ...]] = ()
+    """Paths of :meth:`canonical_state` whose values may legitimately differ between two
+    episodes of one task that both deserve full reward (``fnmatch`` patterns over the
+    ``/``-joined keys of the flattened state, e.g. ``"bookings/*/flight_id"``). Everything not
+    declared here must be equal; the verifier fuzzer reports any other difference."""
+
+    def canonical_state(self) -> dict[str, Any]:
+        """Everything the agent could have changed in the world, as plain JSON data.
+
+        The verifier grades this state (not the agent's claims); ``llmgym check`` compares it
+        between the expert's episode and mutants of it that still earn full reward.
+        """
+        raise NotImplementedError
+
     # --- the submit tool, shared by every env -----------------------------------------------
     @tool
     def submit(self) -> str:
