@@ -273,6 +273,42 @@ def check_cheats(env: LLMEnv, limit: int | None) -> str:
 
 
 @_check(
+    "verifier fuzzing",
+    "a mutant of the expert's episode earned full reward with a different end state: make the "
+    "verifier compare that part of canonical_state(), or, if both end states are correct, "
+    "declare the path in state_equivalences",
+)
+def check_fuzz(env_id: str, limit: int | None, max_mutants: int) -> str:
+    from llmgym.fuzz import fuzz_env
+
+    env = make_unwrapped(env_id, max_turns=500)  # the fuzzer plays one call per turn
+    try:
+        try:
+            env.reset(seed=0)
+            env.canonical_state()
+        except NotImplementedError:
+            raise AssertionError(
+                f"{type(env).__name__}.canonical_state() is not implemented: return everything "
+                "the agent could change, as plain JSON (see CONTRIBUTING.md, the verifier)"
+            ) from None
+        ids = env.task_ids("test")
+        if limit is not None:  # spread over the split: its difficulties are usually in blocks
+            ids = ids[:: max(1, len(ids) // max(1, limit))][:limit]
+        report = fuzz_env(env, env_id, ids, max_mutants=max_mutants)
+    finally:
+        env.close()
+    assert not report.findings, (
+        f"{len(report.findings)} of {report.mutants} mutants earned full reward with an end "
+        "state the expert did not reach:\n  " + "\n  ".join(str(f) for f in report.findings[:10])
+    )
+    return (
+        f"{report.mutants} mutants of the expert on {report.tasks} test tasks "
+        f"({report.rewarded} still earned full reward, each with the expert's end state) "
+        f"in {report.seconds:.0f} s"
+    )
+
+
+@_check(
     "async API",
     "areset/astep are the native forms; reset/step must return exactly what they return",
 )
@@ -307,6 +343,8 @@ def run_checks(
     test_limit: int | None = None,
     cheat_limit: int | None = None,
     train_seeds: int = 50,
+    fuzz_limit: int | None = 8,
+    fuzz_mutants: int = 120,
 ) -> Iterator[CheckResult]:
     """Run the whole contract on ``env_id``, yielding results as they come."""
     try:
@@ -329,3 +367,4 @@ def run_checks(
     yield check_hostile(env)
     yield check_cheats(env, cheat_limit)
     env.close()
+    yield check_fuzz(env_id, fuzz_limit, fuzz_mutants)

@@ -37,7 +37,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     print(f"Checking {args.env_id}")
     failed = 0
     started = time.perf_counter()
-    for result in run_checks(args.env_id, test_limit=args.limit, cheat_limit=args.limit):
+    for result in run_checks(
+        args.env_id,
+        test_limit=args.limit,
+        cheat_limit=args.limit,
+        fuzz_limit=args.fuzz_tasks,
+        fuzz_mutants=args.fuzz_mutants,
+    ):
         mark = "PASS" if result.passed else "FAIL"
         print(f"  [{mark}] {result.name}: {result.detail}")
         if not result.passed:
@@ -176,6 +182,15 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("env_id")
     check.add_argument(
         "--limit", type=int, default=None, help="only the first N test tasks (default: all)"
+    )
+    check.add_argument(
+        "--fuzz-tasks",
+        type=int,
+        default=8,
+        help="test tasks the verifier fuzzer mutates the expert on (default: 8, spread over the split)",
+    )
+    check.add_argument(
+        "--fuzz-mutants", type=int, default=120, help="mutants per task at most (default: 120)"
     )
     check.set_defaults(func=cmd_check)
 
