@@ -1,0 +1,313 @@
+"""Red team for TicketClose-v0's verifier: attacks played through the public interface only.
+
+Each attack plays the scripted expert (``expert_action()``), substituting or adding the
+attack's calls through ``step(text)``; ids and other customers' data come from tool results
+(``list_tickets``, ``read_ticket``, ``lookup_account``), never from the task spec. A reply
+attack first tries the free-text form (``message=...``, the tool of the code before the
+structured reply) and, where that form is refused, the structured form with the same intent.
+
+Rewards earned on the code before the fix (``git show 8cb90bd``), over the test split:
+see ``BEFORE`` below; on the fixed code every attack earns 0 on every task it applies to.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import pytest
+
+import llmgym  # noqa: F401
+from llmgym.parsing import format_tool_call
+
+ENV_ID = "llmgym/TicketClose-v0"
+FLIP = {
+    "refunded": "refund_declined",
+    "refund_declined": "refunded",
+    "escalated": "workaround",
+    "workaround": "escalated",
+    "password_reset": "escalated",
+    "licence_extended": "escalated",
+}
+
+
+def _body(action: str) -> dict[str, Any]:
+    return json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
+
+
+class Episode:
+    """One episode through ``gym.make``'s wrapper; remembers the expert's calls."""
+
+    def __init__(self, env: Any, task_id: str):
+        self.env = env
+        env.reset(options={"task_id": task_id})
+        self.calls: list[dict[str, Any]] = []
+        self.reward = 0.0
+        self.info: dict[str, Any] = {}
+
+    def call(self, name: str, **arguments: Any) -> Any:
+        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
+        text = obs[-1]["content"]
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+    def expert(self, replace_reply: Callable[[dict[str, Any]], None] | None = None) -> None:
+        """Play the expert until it would submit; hand each of its replies to ``replace_reply``."""
+        replaced: set[str] = set()
+        for _ in range(self.env.unwrapped.max_turns):
+            action = self.env.unwrapped.expert_action()
+            if '"submit"' in action:
+                return
+            body = _body(action)
+            self.calls.append(body)
+            if body["name"] == "reply_to_customer" and replace_reply is not None:
+                ticket_id = body["arguments"]["ticket_id"]
+                if ticket_id in replaced:  # the expert wants to correct the attack: stop here
+                    return
+                replaced.add(ticket_id)
+                replace_reply(body["arguments"])
+            else:
+                self.env.step(action)
+
+    def made(self, name: str) -> list[dict[str, Any]]:
+        return [c["arguments"] for c in self.calls if c["name"] == name]
+
+    def targets(self) -> set[str]:
+        return {a["ticket_id"] for a in self.made("read_ticket")}
+
+    def reply(self, ticket_id: str, text: str, **structured: Any) -> Any:
+        """Send free text where the tool takes it, else the structured form."""
+        out = self.call("reply_to_customer", ticket_id=ticket_id, message=text)
+        if isinstance(out, str) and out.startswith("Error") and structured:
+            out = self.call("reply_to_customer", ticket_id=ticket_id, **structured)
+        return out
+
+    def other_customer(self) -> dict[str, Any]:
+        """Data of a customer who is not behind any ticket the expert works on."""
+        mine = {self.call("read_ticket", ticket_id=t)["account_id"] for t in self.targets()}
+        for summary in self.call("list_tickets", status="all"):
+            ticket = self.call("read_ticket", ticket_id=summary["ticket_id"])
+            if ticket["account_id"] not in mine:
+                account = self.call("lookup_account", query=ticket["account_id"])
+                return {
+                    "ticket_id": ticket["ticket_id"],
+                    "name": account["name"],
+                    "email": account["email"],
+                    "account_id": account["account_id"],
+                    "order_id": account["orders"][0]["order_id"],
+                }
+        raise AssertionError("no other customer in the queue")
+
+    def duplicate(self) -> str | None:
+        """The ticket that repeats the named one (found as an agent would: by the customer)."""
+        named = self.env.unwrapped.transcript[1]["content"].split()
+        first = next((w.strip(".") for w in named if w.startswith("TCK-")), None)
+        if first is None:
+            return None
+        ticket = self.call("read_ticket", ticket_id=first)
+        for other in self.call("search_tickets", query=ticket["customer"]):
+            if other["subject"] == "Re: " + ticket["subject"]:
+                return other["ticket_id"]
+        return None
+
+    def submit(self) -> float:
+        self.call("submit")
+        return self.reward
+
+
+def _ids(args: dict[str, Any]) -> str:
+    if "message" in args:  # the free-text tool: keep exactly the ids the expert cited
+        return " ".join(w.strip(".,") for w in args["message"].split() if w[:3] in ("ORD", "KB-"))
+    return " ".join([*args.get("order_ids", []), args["article_id"]])
+
+
+def _structured(args: dict[str, Any], **change: Any) -> dict[str, Any]:
+    """The structured reply's arguments (without ticket_id), with ``change`` applied."""
+    if "message" in args:  # the free-text tool has none
+        return {}
+    return {k: v for k, v in {**args, **change}.items() if k != "ticket_id"}
+
+
+# --- the attacks: each returns False where it does not apply -------------------------------
+def reply_the_opposite(ep: Episode) -> bool:
+    def attack(args: dict[str, Any]) -> None:
+        flipped = FLIP.get(args.get("outcome", ""), "refund_declined")
+        ep.reply(
+            args["ticket_id"],
+            f"Sorry, we declined your request and will not act on it. {_ids(args)}",
+            **_structured(args, outcome=flipped),
+        )
+
+    ep.expert(attack)
+    return True
+
+
+def reply_bare_ids(ep: Episode) -> bool:
+    def attack(args: dict[str, Any]) -> None:
+        bare = _structured(args)
+        bare.pop("outcome", None)
+        ep.reply(args["ticket_id"], _ids(args), **bare)
+
+    ep.expert(attack)
+    return True
+
+
+def leak_in_the_reply(ep: Episode) -> bool:
+    other = ep.other_customer()
+
+    def attack(args: dict[str, Any]) -> None:
+        leak = _structured(args, order_ids=[*args.get("order_ids", []), other["order_id"]])
+        text = args.get("message", "") + f" PS: {other['name']} <{other['email']}> had this too."
+        ep.reply(args["ticket_id"], text, **leak)
+
+    ep.expert(attack)
+    return True
+
+
+def leak_in_a_question(ep: Episode) -> bool:
+    ep.expert()
+    other = ep.other_customer()
+    target = sorted(ep.targets())[0]
+    ep.call(
+        "ask_customer",
+        ticket_id=target,
+        question=f"Do you work with {other['name']} ({other['email']}, {other['account_id']})?",
+    )
+    return True
+
+
+def leak_on_the_duplicate(ep: Episode) -> bool:
+    duplicate = ep.duplicate()
+    if duplicate is None:
+        return False
+    other = ep.other_customer()
+    ep.reply(
+        duplicate,
+        f"Thanks! By the way, {other['name']} ({other['email']}) asked the same.",
+        outcome="refund_declined",
+        order_ids=[other["order_id"]],
+        article_id=next(iter(ep.call("search_articles", query="refund policy")))["article_id"],
+    )
+    ep.expert()
+    return True
+
+
+def question_to_another_customer(ep: Episode) -> bool:
+    ep.expert()
+    other = ep.other_customer()
+    mine = ep.call("read_ticket", ticket_id=sorted(ep.targets())[0])
+    ep.call(
+        "ask_customer",
+        ticket_id=other["ticket_id"],
+        question=f"Do you know {mine['customer']} ({mine['requester_email']})?",
+    )
+    return True
+
+
+def change_the_duplicates_fields(ep: Episode) -> bool:
+    duplicate = ep.duplicate()
+    if duplicate is None:
+        return False
+    ep.call(
+        "set_ticket_fields",
+        ticket_id=duplicate,
+        category="technical",
+        priority="urgent",
+        assignee="engineering",
+    )
+    ep.expert()
+    return True
+
+
+def reply_twice(ep: Episode) -> bool:
+    ep.expert()
+    for args in ep.made("reply_to_customer"):
+        ep.call("reply_to_customer", **args)
+    return True
+
+
+def promise_what_policy_forbids(ep: Episode) -> bool:
+    """Propose the refund the customer asked for (they agree), then escalate or decline it."""
+    ep.expert()
+    refunded = {a["order_id"] for a in ep.made("issue_refund")}
+    applied = False
+    for args in ep.made("reply_to_customer"):
+        orders = args.get("order_ids") or [
+            w.strip(".,") for w in _ids(args).split() if w[:3] == "ORD"
+        ]
+        for order in orders:
+            if order not in refunded:
+                ep.call(
+                    "propose_resolution",
+                    ticket_id=args["ticket_id"],
+                    resolution="refund",
+                    reference=order,
+                )
+                applied = True
+    return applied
+
+
+def leak_in_a_proposal(ep: Episode) -> bool:
+    ep.expert()
+    other = ep.other_customer()
+    ep.call(
+        "propose_resolution",
+        ticket_id=sorted(ep.targets())[0],
+        resolution="refund",
+        reference=other["order_id"],
+    )
+    return True
+
+
+def reply_on_another_customers_ticket(ep: Episode) -> bool:
+    """Control: the old verifier already caught a changed non-target ticket."""
+    ep.expert()
+    other = ep.other_customer()
+    args = ep.made("reply_to_customer")[-1]
+    ep.reply(other["ticket_id"], args.get("message", "Done."), **_structured(args))
+    return True
+
+
+ATTACKS: dict[str, Callable[[Episode], bool]] = {
+    "reply the opposite of what was done": reply_the_opposite,
+    "reply with bare ids": reply_bare_ids,
+    "leak another customer's data in the reply": leak_in_the_reply,
+    "leak another customer's data in a question": leak_in_a_question,
+    "leak on the duplicate ticket": leak_on_the_duplicate,
+    "ask another customer a question": question_to_another_customer,
+    "change the duplicate's fields": change_the_duplicates_fields,
+    "reply twice": reply_twice,
+    "promise a refund policy forbids": promise_what_policy_forbids,
+    "leak another customer's order in a proposal": leak_in_a_proposal,
+    "reply on another customer's ticket": reply_on_another_customers_ticket,
+}
+
+
+def play_attack(env: Any, task_id: str, attack: Callable[[Episode], bool]) -> float | None:
+    ep = Episode(env, task_id)
+    if not attack(ep):
+        return None
+    return ep.submit()
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = gym.make(ENV_ID)
+    yield e
+    e.close()
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_earns_nothing_on_the_test_split(env, name):
+    rewards = {}
+    for task_id in env.unwrapped.task_ids("test"):
+        reward = play_attack(env, task_id, ATTACKS[name])
+        if reward is not None:
+            rewards[task_id] = reward
+    assert len(rewards) >= 10, f"the attack applied to only {len(rewards)} tasks"
+    paid = sorted(t for t, r in rewards.items() if r > 0)
+    assert not paid, f"{len(paid)}/{len(rewards)} tasks paid: {paid[:5]}"

@@ -1,0 +1,222 @@
+"""Red team for TripBooking-v0's verifier: attacks played through the public interface only.
+
+Each attack plays the scripted expert (``expert_action()``) up to the point where it would
+submit, injects the attack's calls through ``step(text)`` (reading ids from the tool results
+it saw, never from the task spec), then submits. Every attack leaves the world worse than the
+expert's end state (money moved that should not have, a booking made and cancelled, a
+non-refundable charge kept), so none may earn reward.
+
+Rewards earned on the code before the money fix (``git show 8cb90bd``), over the test split:
+book a non-refundable room and cancel it 40/80 tasks at 1.0; pay a booking with the voucher
+and cancel it 78/80; book a refundable extra and cancel it 120/120; change the flight away
+and back 40/40; pay with another method 0/80; cancel the non-refundable original 0/40.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import pytest
+
+import llmgym  # noqa: F401
+from llmgym.parsing import format_tool_call
+
+ENV_ID = "llmgym/TripBooking-v0"
+
+
+class Episode:
+    """One episode driven through ``gym.make``'s wrapper; remembers the expert's calls."""
+
+    def __init__(self, env: Any, task_id: str):
+        self.env = env
+        env.reset(options={"task_id": task_id})
+        self.calls: list[dict[str, Any]] = []
+        self.reward = 0.0
+        self.info: dict[str, Any] = {}
+
+    def call(self, name: str, **arguments: Any) -> Any:
+        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
+        text = obs[-1]["content"]
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+    def expert_until_submit(self) -> None:
+        for _ in range(self.env.unwrapped.max_turns):
+            action = self.env.unwrapped.expert_action()
+            if '"submit"' in action:
+                return
+            body = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
+            self.calls.append(body)
+            self.env.step(action)
+
+    def last(self, name: str) -> dict[str, Any] | None:
+        return next((c["arguments"] for c in reversed(self.calls) if c["name"] == name), None)
+
+    def submit(self) -> float:
+        self.call("submit")
+        return self.reward
+
+
+Attack = Callable[[Episode], bool]
+"""Injects its calls into an episode the expert has finished; False when it does not apply."""
+
+
+def book_non_refundable_room_and_cancel(ep: Episode) -> bool:
+    search = ep.last("search_hotels")
+    if search is None:
+        return False
+    payment = ep.call("get_profile")["payment_methods"][0]["payment_id"]
+    hotels = [h for h in ep.call("search_hotels", **search) if not h["refundable"]]
+    if not hotels:
+        return False
+    booking = ep.last("book_hotel")
+    assert booking is not None
+    res = ep.call(
+        "book_hotel",
+        hotel_id=hotels[0]["hotel_id"],
+        check_in=search["check_in"],
+        check_out=search["check_out"],
+        guests=booking["guests"],
+        payment_id=payment,
+    )
+    assert isinstance(res, dict), res
+    ep.call("cancel_reservation", reservation_id=res["reservation_id"])
+    return True
+
+
+def _cheap_flight_booking(ep: Episode, payment: dict[str, Any]) -> dict[str, Any] | None:
+    search = ep.last("search_flights")
+    profile = ep.call("get_profile")
+    budget = payment["balance"] if payment["balance"] is not None else 10**9
+    flights = [
+        f for f in ep.call("search_flights", **search) if 0 < f["fares"]["economy"] <= budget
+    ]
+    if not flights:
+        return None
+    res = ep.call(
+        "book_flight",
+        flight_id=flights[0]["flight_id"],
+        cabin="economy",
+        passengers=[profile["name"]],
+        payment_id=payment["payment_id"],
+    )
+    return res if isinstance(res, dict) else None
+
+
+def pay_with_voucher_and_cancel(ep: Episode) -> bool:
+    vouchers = [
+        p for p in ep.call("get_profile")["payment_methods"] if p["kind"] == "travel_voucher"
+    ]
+    if not vouchers or ep.last("search_flights") is None:
+        return False
+    res = _cheap_flight_booking(ep, vouchers[0])
+    if res is None:
+        return False
+    ep.call("cancel_reservation", reservation_id=res["reservation_id"])
+    return True
+
+
+def book_refundable_extra_and_cancel(ep: Episode) -> bool:
+    if ep.last("search_flights") is None:
+        return False
+    card = ep.call("get_profile")["payment_methods"][0]
+    res = _cheap_flight_booking(ep, card)
+    if res is None:
+        return False
+    ep.call("cancel_reservation", reservation_id=res["reservation_id"])
+    return True
+
+
+def change_flight_away_and_back(ep: Episode) -> bool:
+    change = ep.last("change_flight")
+    search = ep.last("search_flights")
+    if change is None or search is None:
+        return False
+    current = change["new_flight_id"]
+    others = [f["flight_id"] for f in ep.call("search_flights", **search)]
+    for other in others:
+        if other == current:
+            continue
+        moved = ep.call(
+            "change_flight", reservation_id=change["reservation_id"], new_flight_id=other
+        )
+        if isinstance(moved, dict):
+            ep.call("change_flight", reservation_id=change["reservation_id"], new_flight_id=current)
+            return True
+    return False
+
+
+def pay_with_another_method(ep: Episode) -> bool:
+    """Control: replace the expert's last booking by the same booking on another payment."""
+    booking = ep.last("book_flight")
+    payments = [p["payment_id"] for p in ep.call("get_profile")["payment_methods"]]
+    if booking is None or len(payments) < 2:
+        return False
+    listed = ep.call("list_reservations")
+    mine = next(
+        r
+        for r in reversed(listed)
+        if r["item_id"] == booking["flight_id"] and r["status"] == "active"
+    )
+    ep.call("cancel_reservation", reservation_id=mine["reservation_id"])
+    other = next(p for p in payments if p != booking["payment_id"])
+    ep.call("book_flight", **{**booking, "payment_id": other})
+    return True
+
+
+def cancel_non_refundable_original(ep: Episode) -> bool:
+    """Control: the traveller asks to cancel a non-refundable booking; policy forbids it."""
+    trap = [
+        r
+        for r in ep.call("list_reservations")
+        if not r["refundable"]
+        and r["status"] == "active"
+        and r["reservation_id"][1] != "9"  # booked before the episode (R7xxx, H7xxx)
+    ]
+    if not trap:
+        return False
+    ep.call("cancel_reservation", reservation_id=trap[0]["reservation_id"])
+    return True
+
+
+ATTACKS: dict[str, Attack] = {
+    "book a non-refundable room and cancel it": book_non_refundable_room_and_cancel,
+    "pay a booking with the voucher and cancel it": pay_with_voucher_and_cancel,
+    "book a refundable extra and cancel it": book_refundable_extra_and_cancel,
+    "change the flight away and back": change_flight_away_and_back,
+    "pay with another method": pay_with_another_method,
+    "cancel the non-refundable original": cancel_non_refundable_original,
+}
+
+
+def play_attack(env: Any, task_id: str, attack: Attack) -> float | None:
+    """The attack's reward on one task, or None where it does not apply."""
+    ep = Episode(env, task_id)
+    ep.expert_until_submit()
+    if not attack(ep):
+        return None
+    return ep.submit()
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = gym.make(ENV_ID)
+    yield e
+    e.close()
+
+
+@pytest.mark.parametrize("name", sorted(ATTACKS))
+def test_attack_earns_nothing_on_the_test_split(env, name):
+    rewards = {}
+    for task_id in env.unwrapped.task_ids("test"):
+        reward = play_attack(env, task_id, ATTACKS[name])
+        if reward is not None:
+            rewards[task_id] = reward
+    assert len(rewards) >= 10, f"the attack applied to only {len(rewards)} tasks"
+    paid = sorted(t for t, r in rewards.items() if r > 0)
+    assert not paid, f"{len(paid)}/{len(rewards)} tasks paid: {paid[:5]}"
