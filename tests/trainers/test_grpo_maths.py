@@ -34,6 +34,34 @@ def test_dr_grpo_advantages_are_centred_not_scaled_and_filtering_can_be_off():
     assert out.keep.all()
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("value", [0.1, 0.7, 0.3, 1 / 3])
+@pytest.mark.parametrize("size", [3, 5, 7, 8])
+def test_equal_non_dyadic_rewards_are_exactly_zero_variance(dtype, value, size):
+    # the mean of equal non-dyadic rewards is not exactly that value: a std-based test saw
+    # a ~1e-17 std, kept the group and gave it ~1e-11 advantages
+    rewards = torch.tensor([value] * size + [0.0, 1.0], dtype=dtype)
+    index = group_ids_to_index(["same"] * size + ["mixed", "mixed"])
+    for scale_by_std in (True, False):
+        out = group_advantages(rewards, index, scale_by_std=scale_by_std)
+        assert out.keep.tolist() == [False] * size + [True, True]
+        assert out.advantages[:size].tolist() == [0.0] * size
+        assert out.advantages[size:].abs().min() > 0.1
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    values=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=6),
+    repeats=st.integers(1, 6),
+)
+def test_a_group_is_kept_iff_its_rewards_differ(values, repeats):
+    rewards = torch.tensor(values * repeats, dtype=torch.float64)
+    out = group_advantages(rewards, torch.zeros(len(rewards), dtype=torch.long))
+    assert bool(out.keep.all()) == (len(set(values)) > 1)
+    if not out.keep.any():
+        assert out.advantages.abs().max() == 0.0
+
+
 def test_group_advantages_reject_mismatched_shapes():
     with pytest.raises(ValueError, match=r"shape \(N,\)"):
         group_advantages(torch.zeros(3), torch.zeros(4, dtype=torch.long))
