@@ -124,24 +124,28 @@ def _short(value: Any) -> str:
 
 
 def _observed_values(messages: list[dict[str, Any]]) -> Iterator[Any]:
-    """Scalar values in tool results (JSON walked; id-like tokens of plain text)."""
+    """Scalar values the agent was shown: tool results (JSON walked) and id-like tokens of
+    every other text (the task's request included)."""
     for message in messages:
-        if message.get("role") != "tool":
-            continue
         content = str(message.get("content", ""))
+        if message.get("role") != "tool":
+            yield from ID_TOKEN.findall(content)
+            continue
         try:
             yield from _scalars(json.loads(content))
         except ValueError:
             yield from ID_TOKEN.findall(content)
 
 
-def _scalars(value: Any) -> Iterator[Any]:
+def _scalars(value: Any, keys: bool = False) -> Iterator[Any]:
     if isinstance(value, Mapping):
-        for v in value.values():
-            yield from _scalars(v)
+        for k, v in value.items():
+            if keys and isinstance(k, str) and ID_TOKEN.fullmatch(k):
+                yield k
+            yield from _scalars(v, keys)
     elif isinstance(value, list):
         for v in value:
-            yield from _scalars(v)
+            yield from _scalars(v, keys)
     elif isinstance(value, str):
         yield value
         yield from ID_TOKEN.findall(value)
@@ -208,7 +212,8 @@ class VerifierFuzzer:
         env = self.env
         obs, _ = env.reset(options={"task_id": task_id})
         states = [env.canonical_state()]
-        seen: list[Any] = []
+        # what an agent can find out: the observations, and the world's own keys and values
+        seen: list[Any] = [*_observed_values(obs), *_scalars(states[0], keys=True)]
         reward, prose = 0.0, ""
         for name, arguments in [*calls, ("submit", {})]:
             if name == SAY:  # prose goes with the next call, as an agent's turn would carry it

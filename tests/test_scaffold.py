@@ -48,13 +48,16 @@ def test_a_broken_env_is_explained(on_path):
         return src
 
     found = failures(on_path("Broken", break_it))
-    # unseeded generation fails every check that replays a seed; the verifier bug only the cheats
+    # unseeded generation fails every check that replays a seed; the verifier bug the cheats
+    # and the fuzzer (an extra move of another book still earns 1.0)
     assert set(found) == {
         "determinism",
         "gymnasium check_env",
         "async API",
         "cheats earn nothing",
+        "verifier fuzzing",
     }, found
+    assert "shelf_of/" in found["verifier fuzzing"].detail
     assert (
         "different" in found["determinism"].detail and "self.np_random" in found["determinism"].hint
     )
