@@ -8,6 +8,7 @@ from llmgym.env import LLMEnv, Scenario, Verdict
 from llmgym.environments.trip_booking.cheats import CHEATS
 from llmgym.environments.trip_booking.expert import next_expert_action
 from llmgym.environments.trip_booking.generator import POLICY_MAX_NIGHTLY, generate_trip_task
+from llmgym.environments.trip_booking.state import EQUIVALENCES, canonical_state
 from llmgym.environments.trip_booking.verifier import verify_bookings
 from llmgym.environments.trip_booking.world import TravelWorld
 from llmgym.tasks import Task
@@ -17,6 +18,11 @@ A traveller sends you a request. Use the tools to look things up and to book, ch
 reservations so that the request is fulfilled exactly. Policy:
 - Book only what the traveller asks for, for exactly the people travelling, with the payment
   method the traveller chooses. Passenger and guest names must be written as in the profile.
+  Every charge and refund shows on the traveller's statement: do not book anything you would
+  cancel again, and do not change a flight more than once.
+- A booking is charged when it is made. Changing a flight charges or refunds the fare
+  difference to the reservation's payment method; cancelling a refundable reservation refunds
+  what was paid to that payment method; a non-refundable one is not refunded.
 - Company policy: hotel rooms must cost at most ${POLICY_MAX_NIGHTLY} per night.
 - Never cancel a non-refundable reservation, even if asked: leave it as it is.
 - If something is not stated in the request, ask the traveller (ask_traveller).
@@ -29,6 +35,9 @@ class TripBookingEnv(LLMEnv):
     task_family = "trip_booking"
     description = "Travel agency back office: search, book, change and cancel flights and hotels."
     cheats = CHEATS
+    state_equivalences = EQUIVALENCES
+    """Which fitting flight or hotel was booked (several may fit a request), with its price,
+    its refund terms, the amounts charged for it and the seats and rooms it took."""
     test_split_sha256 = "1f84eae3655aaa5ba8e7c11b5b8fbae344d01cd7972e6db0a313b15dd47256e0"
 
     world: TravelWorld
@@ -40,9 +49,12 @@ class TripBookingEnv(LLMEnv):
         self.world = TravelWorld.from_spec(task.spec)
         return Scenario(SYSTEM_PROMPT, task.spec["request"], (self.world,))
 
+    def canonical_state(self) -> dict[str, Any]:
+        return canonical_state(self.world)
+
     def verify(self) -> Verdict:
         assert self.task is not None
-        return verify_bookings(self.world, self.task.spec)
+        return verify_bookings(self.canonical_state(), self.task.spec)
 
     def expert_action(self) -> str:
         assert self.task is not None, "call reset() first"

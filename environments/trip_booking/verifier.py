@@ -1,36 +1,51 @@
-"""Grade a TripBooking episode on the canonical end state of the reservations.
+"""Grade a TripBooking episode on its canonical end state (``state.canonical_state``).
 
 The end state passes when it is one of the states that satisfy the request: every requested
-booking exists (matched one-to-one to the request's slots), requested cancellations and
-changes are done, every other pre-existing reservation is exactly as it was, and no other
-booking is active. What the agent *said* plays no part.
+booking exists (matched one-to-one to the request's slots) and was charged exactly once, its
+listed price; requested cancellations are done and refunded as their terms say; requested
+changes are done with the fare difference charged or refunded once; every other reservation
+on file is exactly as it was, with no money moved for it; no other booking was made, not
+even one cancelled again; each payment method's net charge (and a voucher's balance) is what
+those bookings imply; and seats and rooms left match the reservations. What the agent *said*
+plays no part. A pure function of the state and the task spec.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from collections import Counter, defaultdict
 from typing import Any
 
 from llmgym.env import Verdict
-from llmgym.environments.trip_booking.goals import (
-    flight_booking_fits,
-    hotel_booking_fits,
-)
-from llmgym.environments.trip_booking.world import TravelWorld
+from llmgym.environments.trip_booking.goals import flight_booking_fits, hotel_booking_fits
+from llmgym.environments.trip_booking.state import reservation_record
+from llmgym.environments.trip_booking.world import Flight, Hotel, Reservation, nights_between
 from llmgym.matching import max_matching
 
+Record = dict[str, Any]
 
-def verify_bookings(world: TravelWorld, spec: dict[str, Any]) -> Verdict:
-    goal = spec["goal"]
-    original = {r["reservation_id"]: r for r in spec["db"]["reservations"]}
+
+def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
+    goal, db = spec["goal"], spec["db"]
+    flights = {f["flight_id"]: Flight(**f) for f in db["flights"]}
+    hotels = {h["hotel_id"]: Hotel(**h) for h in db["hotels"]}
     changes = {c["reservation_id"]: c for c in goal["changes"]}
+    on_file = {**state["reservations"], **state["moved_reservations"]}
     problems: list[str] = []
+    implied: dict[str, int] = defaultdict(int)  # net charge per payment the request implies
+    money_ok = True
 
     existing_ok = True
-    for rid, before in original.items():
-        now = world.reservations[rid]
-        if rid in goal["cancel"]:
-            ok = now.status == "cancelled"
+    for before in db["reservations"]:
+        rid = before["reservation_id"]
+        now = on_file.get(rid)
+        was = reservation_record(Reservation(**before), flights, hotels, [])
+        if now is None:
+            ok = False
+        elif rid in goal["cancel"]:
+            refund = -before["total_price"] if before["refundable"] else 0
+            ok = {**now, "ledger": []} == {**was, "status": "cancelled"}
+            money_ok &= now["ledger"] == _entries(before["payment_id"], "refund", refund)
+            implied[before["payment_id"]] += refund
         elif rid in changes:
             slot = {
                 **changes[rid],
@@ -38,26 +53,41 @@ def verify_bookings(world: TravelWorld, spec: dict[str, Any]) -> Verdict:
                 "passengers": before["passengers"],
                 "payment_id": before["payment_id"],
             }
-            ok = flight_booking_fits(now, world.flights[now.item_id], slot)
+            res = _reservation(now)
+            ok = flight_booking_fits(res, flights[res.item_id], slot)
+            difference = now["total_price"] - before["total_price"]
+            money_ok &= now["total_price"] == _listed_price(res, flights, hotels)
+            money_ok &= now["ledger"] == [
+                {
+                    "payment_id": before["payment_id"],
+                    "reason": "fare_difference",
+                    "amount": difference,
+                }
+            ]
+            implied[before["payment_id"]] += difference
         else:
-            ok = asdict(now) == before
+            ok = rid in state["reservations"] and now == was
         if not ok:
             existing_ok = False
             problems.append(f"reservation {rid} is not in its requested end state")
 
-    new = [
-        r for rid, r in world.reservations.items() if rid not in original and r.status == "active"
-    ]
-    new_flights = [r for r in new if r.kind == "flight"]
-    new_hotels = [r for r in new if r.kind == "hotel"]
+    new = state["new_reservations"]
+    active = [r for r in new if r["status"] == "active"]
+    for record in active:
+        res = _reservation(record)
+        money_ok &= record["total_price"] == _listed_price(res, flights, hotels)
+        money_ok &= record["ledger"] == _entries(res.payment_id, "booking", res.total_price)
+        implied[res.payment_id] += res.total_price
+    new_flights = [_reservation(r) for r in active if r["kind"] == "flight"]
+    new_hotels = [_reservation(r) for r in active if r["kind"] == "hotel"]
     flight_slots, hotel_slots = goal["flights"], goal["hotels"]
     flights_matched = max_matching(
-        flight_slots, new_flights, lambda r, s: flight_booking_fits(r, world.flights[r.item_id], s)
+        flight_slots, new_flights, lambda r, s: flight_booking_fits(r, flights[r.item_id], s)
     )
     hotels_matched = max_matching(
-        hotel_slots, new_hotels, lambda r, s: hotel_booking_fits(r, world.hotels[r.item_id], s)
+        hotel_slots, new_hotels, lambda r, s: hotel_booking_fits(r, hotels[r.item_id], s)
     )
-    extra = len(new) - flights_matched - hotels_matched
+    extra = len(new) - flights_matched - hotels_matched  # cancelled ones count: nobody asked
     if flights_matched < len(flight_slots):
         problems.append(
             f"{len(flight_slots) - flights_matched} requested flight booking(s) missing or wrong"
@@ -67,13 +97,31 @@ def verify_bookings(world: TravelWorld, spec: dict[str, Any]) -> Verdict:
             f"{len(hotel_slots) - hotels_matched} requested hotel booking(s) missing or wrong"
         )
     if extra:
-        problems.append(f"{extra} booking(s) nobody asked for")
+        problems.append(f"{extra} booking(s) nobody asked for (made, or made and cancelled)")
+
+    initial = {p["payment_id"]: p for p in db["payments"]}
+    for pid, payment in state["payments"].items():
+        start = initial[pid]["balance"]
+        charged = payment["net_charged"]
+        money_ok &= charged == implied.get(pid, 0)
+        money_ok &= payment["balance"] == (None if start is None else start - charged)
+    if not money_ok:
+        problems.append(
+            "money moved differently from what the bookings imply: "
+            + ", ".join(f"{p} charged ${v['net_charged']}" for p, v in state["payments"].items())
+        )
+
+    inventory_ok = state["inventory"] == _expected_inventory(db, on_file, new, flights)
+    if not inventory_ok:
+        problems.append("seats or rooms left do not match the reservations")
 
     components = {
         "flights": flights_matched / len(flight_slots) if flight_slots else 1.0,
         "hotels": hotels_matched / len(hotel_slots) if hotel_slots else 1.0,
         "existing_reservations": 1.0 if existing_ok else 0.0,
         "no_extra_bookings": 1.0 if extra == 0 else 0.0,
+        "money": 1.0 if money_ok else 0.0,
+        "inventory": 1.0 if inventory_ok else 0.0,
     }
     reward = 1.0 if all(v == 1.0 for v in components.values()) else 0.0
     return Verdict(
@@ -81,3 +129,61 @@ def verify_bookings(world: TravelWorld, spec: dict[str, Any]) -> Verdict:
         components=components,
         explanation="; ".join(problems) or "all constraints hold",
     )
+
+
+def _entries(payment_id: str, reason: str, amount: int) -> list[Record]:
+    """The ledger a reservation should have: one entry, or none for a zero amount."""
+    return [{"payment_id": payment_id, "reason": reason, "amount": amount}] if amount else []
+
+
+def _reservation(record: Record) -> Reservation:
+    return Reservation(
+        reservation_id="",
+        kind=record["kind"],
+        item_id=record["item_id"],
+        passengers=list(record["passengers"]),
+        payment_id=record["payment_id"],
+        total_price=record["total_price"],
+        cabin=record["cabin"],
+        check_in=record["date"] if record["kind"] == "hotel" else None,
+        check_out=record["check_out"],
+        refundable=record["refundable"],
+        status=record["status"],
+    )
+
+
+def _listed_price(res: Reservation, flights: dict[str, Flight], hotels: dict[str, Hotel]) -> int:
+    if res.kind == "flight":
+        return flights[res.item_id].fares[res.cabin or "economy"] * len(res.passengers)
+    assert res.check_in is not None and res.check_out is not None
+    return hotels[res.item_id].nightly_price * nights_between(res.check_in, res.check_out)
+
+
+def _expected_inventory(
+    db: dict[str, Any], on_file: dict[str, Record], new: list[Record], flights: dict[str, Flight]
+) -> dict[str, Any]:
+    """Seats and rooms of the initial database, less what the end state's bookings hold
+    beyond what the reservations on file held at the start."""
+    held: Counter[tuple[str, str | None]] = Counter()
+    for record in [*on_file.values(), *new]:
+        if record["status"] == "active":
+            held[(record["item_id"], record["cabin"])] += _occupancy(record)
+    for before in db["reservations"]:
+        if before["status"] == "active":
+            held[(before["item_id"], before["cabin"])] -= _occupancy(before)
+    return {
+        "flight_seats": {
+            f["flight_id"]: {
+                cabin: n - held[(f["flight_id"], cabin)] for cabin, n in f["seats"].items()
+            }
+            for f in sorted(db["flights"], key=lambda f: f["flight_id"])
+        },
+        "hotel_rooms": {
+            h["hotel_id"]: h["rooms_available"] - held[(h["hotel_id"], None)]
+            for h in sorted(db["hotels"], key=lambda h: h["hotel_id"])
+        },
+    }
+
+
+def _occupancy(record: Record) -> int:
+    return len(record["passengers"]) if record["kind"] == "flight" else 1

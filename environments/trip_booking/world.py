@@ -1,7 +1,10 @@
 """The travel agency back office: its database records and the tools an agent uses on it.
 
 The world is built from a task spec (plain JSON) and mutated only through the ``@tool``
-methods; the verifier reads its reservations afterwards.
+methods. Every movement of money goes through ``_move_money`` and lands in the ledger (a
+booking's charge, a change's fare difference, a cancellation's refund), and every booking,
+change and cancellation keeps the seat and room inventory in step; ``state.py`` turns all
+of it into the canonical end state the verifier grades.
 """
 
 from __future__ import annotations
@@ -64,6 +67,16 @@ class Reservation:
     status: str = "active"
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One movement of money: charged (amount > 0) or refunded (amount < 0) to a payment method."""
+
+    reservation_id: str
+    payment_id: str
+    reason: str  # "booking" | "fare_difference" | "refund"
+    amount: int
+
+
 @dataclass
 class TravelWorld:
     """Database state plus the tools over it."""
@@ -75,6 +88,11 @@ class TravelWorld:
     reservations: dict[str, Reservation]
     traveller: ScriptedUser
     next_id: int = 1
+    ledger: list[LedgerEntry] = field(default_factory=list)
+    paid_before: dict[str, int] = field(default_factory=dict)
+    """What each reservation on file had been paid before the episode (its price then)."""
+    initial_items: dict[str, str] = field(default_factory=dict)
+    """The flight or hotel of each reservation on file before the episode."""
     searches: set[tuple[str, ...]] = field(default_factory=set)
     profile_viewed: bool = False
 
@@ -87,6 +105,8 @@ class TravelWorld:
             flights={f["flight_id"]: Flight(**f) for f in db["flights"]},
             hotels={h["hotel_id"]: Hotel(**h) for h in db["hotels"]},
             reservations={r["reservation_id"]: Reservation(**r) for r in db["reservations"]},
+            paid_before={r["reservation_id"]: r["total_price"] for r in db["reservations"]},
+            initial_items={r["reservation_id"]: r["item_id"] for r in db["reservations"]},
             traveller=ScriptedUser(
                 name=db["customer"]["name"].split()[0],
                 facts=tuple(
@@ -157,15 +177,35 @@ class TravelWorld:
             raise ToolError(f"unknown payment method {payment_id!r}; see get_profile")
         if payment.balance is not None and payment.balance < amount:
             raise ToolError(
-                f"{payment_id} has a balance of ${payment.balance}, less than ${amount}"
+                f"{payment_id} has a balance of ${payment.balance}, less than the ${amount} "
+                "to charge; choose another payment method from get_profile"
             )
         return payment
 
-    def _charge(self, payment: PaymentMethod, amount: int) -> None:
+    def _move_money(self, res: Reservation, payment_id: str, reason: str, amount: int) -> None:
+        """Charge (amount > 0) or refund (amount < 0) ``payment_id`` for ``res``; log it."""
+        payment = self.payments[payment_id]
         if payment.balance is not None:
-            self.payments[payment.payment_id] = PaymentMethod(
+            self.payments[payment_id] = PaymentMethod(
                 **{**asdict(payment), "balance": payment.balance - amount}
             )
+        self.ledger.append(LedgerEntry(res.reservation_id, payment_id, reason, amount))
+
+    def paid(self, reservation_id: str) -> int:
+        """Net amount paid for a reservation: before the episode, then charges minus refunds."""
+        before = self.paid_before.get(reservation_id, 0)
+        return before + sum(e.amount for e in self.ledger if e.reservation_id == reservation_id)
+
+    def _take_seats(self, flight_id: str, cabin: str, count: int) -> None:
+        """Take ``count`` seats of a cabin (a negative count gives them back)."""
+        flight = self.flights[flight_id]
+        seats = {**flight.seats, cabin: flight.seats[cabin] - count}
+        self.flights[flight_id] = Flight(**{**asdict(flight), "seats": seats})
+
+    def _take_room(self, hotel_id: str, count: int) -> None:
+        hotel = self.hotels[hotel_id]
+        rooms = hotel.rooms_available - count
+        self.hotels[hotel_id] = Hotel(**{**asdict(hotel), "rooms_available": rooms})
 
     def _check_passengers(self, passengers: list[str]) -> None:
         known = {self.customer["name"], *self.customer.get("companions", [])}
@@ -201,18 +241,13 @@ class TravelWorld:
         if flight.seats[cabin] < len(passengers):
             raise ToolError(f"{flight_id} has {flight.seats[cabin]} {cabin} seats left")
         total = flight.fares[cabin] * len(passengers)
-        payment = self._check_payment(payment_id, total)
-        self._charge(payment, total)
-        self.flights[flight_id] = Flight(
-            **{
-                **asdict(flight),
-                "seats": {**flight.seats, cabin: flight.seats[cabin] - len(passengers)},
-            }
-        )
+        self._check_payment(payment_id, total)
+        self._take_seats(flight_id, cabin, len(passengers))
         res = Reservation(
             self._new_id("R"), "flight", flight_id, list(passengers), payment_id, total, cabin=cabin
         )
         self.reservations[res.reservation_id] = res
+        self._move_money(res, payment_id, "booking", total)
         return asdict(res)
 
     @tool
@@ -231,18 +266,15 @@ class TravelWorld:
         hotel = self.hotels.get(hotel_id)
         if hotel is None:
             raise ToolError(f"unknown hotel {hotel_id!r}; use an id from search_hotels")
-        nights = _nights(check_in, check_out)
+        nights = nights_between(check_in, check_out)
         if nights <= 0:
             raise ToolError(f"check_out ({check_out}) must be after check_in ({check_in})")
         if hotel.rooms_available < 1:
             raise ToolError(f"{hotel_id} has no room left")
         self._check_passengers(guests)
         total = hotel.nightly_price * nights
-        payment = self._check_payment(payment_id, total)
-        self._charge(payment, total)
-        self.hotels[hotel_id] = Hotel(
-            **{**asdict(hotel), "rooms_available": hotel.rooms_available - 1}
-        )
+        self._check_payment(payment_id, total)
+        self._take_room(hotel_id, 1)
         res = Reservation(
             self._new_id("H"),
             "hotel",
@@ -255,11 +287,14 @@ class TravelWorld:
             refundable=hotel.refundable,
         )
         self.reservations[res.reservation_id] = res
+        self._move_money(res, payment_id, "booking", total)
         return asdict(res)
 
     @tool
     def change_flight(self, reservation_id: str, new_flight_id: str) -> dict[str, Any]:
         """Move a flight reservation to another flight on the same route (same cabin, passengers).
+
+        The fare difference is charged to (or refunded to) the reservation's payment method.
 
         Args:
             reservation_id: the flight reservation to change.
@@ -271,6 +306,8 @@ class TravelWorld:
         old, new = self.flights[res.item_id], self.flights.get(new_flight_id)
         if new is None:
             raise ToolError(f"unknown flight {new_flight_id!r}")
+        if new.flight_id == old.flight_id:
+            raise ToolError(f"{reservation_id} is already on {new_flight_id}; nothing to change")
         if (new.origin, new.destination) != (old.origin, old.destination):
             raise ToolError(
                 f"{new_flight_id} flies {new.origin}-{new.destination}, not {old.origin}-{old.destination}"
@@ -278,13 +315,19 @@ class TravelWorld:
         cabin = res.cabin or "economy"
         if new.seats[cabin] < len(res.passengers):
             raise ToolError(f"{new_flight_id} has {new.seats[cabin]} {cabin} seats left")
-        res.item_id = new_flight_id
-        res.total_price = new.fares[cabin] * len(res.passengers)
-        return asdict(res)
+        total = new.fares[cabin] * len(res.passengers)
+        difference = total - res.total_price
+        self._check_payment(res.payment_id, difference)
+        self._take_seats(old.flight_id, cabin, -len(res.passengers))
+        self._take_seats(new.flight_id, cabin, len(res.passengers))
+        res.item_id, res.total_price = new.flight_id, total
+        self._move_money(res, res.payment_id, "fare_difference", difference)
+        return {**asdict(res), "fare_difference_charged": difference}
 
     @tool
     def cancel_reservation(self, reservation_id: str) -> str:
-        """Cancel a reservation. Refundable ones are refunded; non-refundable ones are not.
+        """Cancel a reservation and free its seats or room. Refundable ones are refunded in full
+        to the payment method they were paid with; non-refundable ones are not refunded.
 
         Args:
             reservation_id: the reservation to cancel.
@@ -292,16 +335,17 @@ class TravelWorld:
         res = self._active(reservation_id)
         res.status = "cancelled"
         if res.kind == "flight":
-            flight = self.flights[res.item_id]
-            cabin = res.cabin or "economy"
-            self.flights[flight.flight_id] = Flight(
-                **{
-                    **asdict(flight),
-                    "seats": {**flight.seats, cabin: flight.seats[cabin] + len(res.passengers)},
-                }
+            self._take_seats(res.item_id, res.cabin or "economy", -len(res.passengers))
+        else:
+            self._take_room(res.item_id, -1)
+        if not res.refundable:
+            return (
+                f"{reservation_id} cancelled; NOT refunded (non-refundable): "
+                f"the ${self.paid(reservation_id)} paid is lost."
             )
-        refund = "refunded" if res.refundable else "NOT refunded (non-refundable)"
-        return f"{reservation_id} cancelled; ${res.total_price} {refund}."
+        refund = self.paid(reservation_id)
+        self._move_money(res, res.payment_id, "refund", -refund)
+        return f"{reservation_id} cancelled; ${refund} refunded to {res.payment_id}."
 
     def _active(self, reservation_id: str) -> Reservation:
         res = self.reservations.get(reservation_id)
@@ -312,7 +356,7 @@ class TravelWorld:
         return res
 
 
-def _nights(check_in: str, check_out: str) -> int:
+def nights_between(check_in: str, check_out: str) -> int:
     from datetime import date
 
     try:

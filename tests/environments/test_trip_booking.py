@@ -1,5 +1,7 @@
 """TripBooking-v0: generator invariants, the verifier, the scripted traveller, cheats and traps."""
 
+import json
+
 import gymnasium as gym
 import pytest
 
@@ -88,6 +90,8 @@ def test_components_show_partial_progress(env):
         "hotels": 0.0,
         "existing_reservations": 1.0,
         "no_extra_bookings": 1.0,
+        "money": 1.0,
+        "inventory": 1.0,
     }
     assert "hotel booking" in info["verdict"]
 
@@ -113,14 +117,178 @@ def test_the_non_refundable_trap_is_graded(env):
     assert reward == 0.0 and info["reward_components"]["existing_reservations"] == 0.0
 
 
-def test_expert_recovers_from_another_policy(env):
+def test_expert_finishes_what_another_policy_began(env):
     env.reset(options={"task_id": "test-0001"})
-    memory = {}
-    for _ in range(4):
-        env.step(CHEATS["book_everything"](env, memory))
+    for _ in range(3):  # the profile, a question, a search: nothing that moves money
+        env.step(env.expert_action())
+    env.step(format_tool_call("list_reservations"))
     out_reward = 0.0
     for _ in range(env.max_turns - 4):
         *_, out_reward, terminated, truncated, _ = env.step(env.expert_action())
         if terminated or truncated:
             break
     assert out_reward == 1.0
+
+
+def test_booking_then_cancelling_what_nobody_asked_for_earns_nothing(env):
+    """Cancelling an extra booking does not undo it: the charge and the refund both happened."""
+    env.reset(options={"task_id": "test-0001"})
+    memory = {}
+    for _ in range(4):
+        env.step(CHEATS["book_everything"](env, memory))
+    for _ in range(env.max_turns - 4):
+        *_, reward, terminated, truncated, info = env.step(env.expert_action())
+        if terminated or truncated:
+            break
+    assert reward == 0.0 and info["reward_components"]["no_extra_bookings"] == 0.0
+
+
+# --- money, inventory and the canonical state ----------------------------------------------
+def _tool(env, name, **arguments):
+    obs, *_ = env.step(format_tool_call(name, **arguments))
+    text = obs[-1]["content"]
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _task_with(env, predicate):
+    return next(t for t in env.split_tasks("test") if predicate(t.spec))
+
+
+def test_cancelling_a_voucher_paid_booking_credits_the_voucher(env):
+    task = _task_with(
+        env,
+        lambda s: any(
+            p["kind"] == "travel_voucher"
+            and p["balance"] >= min(f["fares"]["economy"] for f in s["db"]["flights"])
+            for p in s["db"]["payments"]
+        ),
+    )
+    env.reset(options={"task_id": task.task_id})
+    voucher = next(p for p in env.world.payments.values() if p.kind == "travel_voucher")
+    flight = min(env.world.flights.values(), key=lambda f: f.fares["economy"])
+    seats = flight.seats["economy"]
+    res = _tool(
+        env,
+        "book_flight",
+        flight_id=flight.flight_id,
+        cabin="economy",
+        passengers=[env.world.customer["name"]],
+        payment_id=voucher.payment_id,
+    )
+    price = flight.fares["economy"]
+    assert env.world.payments[voucher.payment_id].balance == voucher.balance - price
+    assert env.world.flights[flight.flight_id].seats["economy"] == seats - 1
+    text = _tool(env, "cancel_reservation", reservation_id=res["reservation_id"])
+    assert f"${price} refunded to {voucher.payment_id}" in text
+    assert env.world.payments[voucher.payment_id].balance == voucher.balance
+    assert env.world.flights[flight.flight_id].seats["economy"] == seats
+    state = env.canonical_state()
+    assert state["new_reservations"][0]["ledger"] == [
+        {"payment_id": voucher.payment_id, "reason": "booking", "amount": price},
+        {"payment_id": voucher.payment_id, "reason": "refund", "amount": -price},
+    ]
+    assert state["payments"][voucher.payment_id]["net_charged"] == 0
+
+
+def test_change_flight_charges_the_fare_difference(env):
+    task = _task_with(env, lambda s: bool(s["goal"]["changes"]))
+    env.reset(options={"task_id": task.task_id})
+    res = env.world.reservations["R7002"]
+    old_price, old_flight = res.total_price, res.item_id
+    target = next(
+        f
+        for f in env.world.flights.values()
+        if f.flight_id != old_flight
+        and (f.origin, f.destination)
+        == (env.world.flights[old_flight].origin, env.world.flights[old_flight].destination)
+        and f.seats[res.cabin] >= len(res.passengers)
+    )
+    moved = _tool(env, "change_flight", reservation_id="R7002", new_flight_id=target.flight_id)
+    difference = target.fares[res.cabin] * len(res.passengers) - old_price
+    assert moved["fare_difference_charged"] == difference
+    assert env.canonical_state()["moved_reservations"]["R7002"]["ledger"] == [
+        {"payment_id": res.payment_id, "reason": "fare_difference", "amount": difference}
+    ]
+    again = _tool(env, "change_flight", reservation_id="R7002", new_flight_id=target.flight_id)
+    assert again.startswith("Error") and "already on" in again
+
+
+def test_cancelling_a_hotel_gives_the_room_back(env):
+    task = _task_with(env, lambda s: bool(s["goal"]["cancel"]))
+    env.reset(options={"task_id": task.task_id})
+    hotel = env.world.reservations["H7003"].item_id
+    rooms = env.world.hotels[hotel].rooms_available
+    _tool(env, "cancel_reservation", reservation_id="H7003")
+    assert env.world.hotels[hotel].rooms_available == rooms + 1
+
+
+def test_canonical_state_does_not_depend_on_the_order_of_bookings(env):
+    """Two valid orders of calls give different generated ids but one canonical state."""
+    task = next(t for t in env.split_tasks("test") if t.difficulty == "medium")
+    env.reset(options={"task_id": task.task_id})
+    actions = []
+    while '"submit"' not in (action := env.expert_action()):
+        actions.append(action)
+        env.step(action)
+    expert_state = env.canonical_state()
+    bookings = [a for a in actions if '"book_' in a]
+    reordered = [a for a in actions if a not in bookings] + bookings[::-1]
+    env.reset(options={"task_id": task.task_id})
+    for action in reordered:
+        env.step(action)
+    assert set(env.world.reservations) != set() and env.canonical_state() == expert_state
+    *_, reward, _, _, _ = env.step(format_tool_call("submit"))
+    assert reward == 1.0
+
+
+def test_state_equivalences_cover_another_fitting_flight(env):
+    """Booking another flight that fits earns 1.0; the states differ only where declared."""
+    from fnmatch import fnmatch
+
+    from llmgym.environments.trip_booking.goals import flight_fits
+
+    for task in env.split_tasks("test"):
+        slot = task.spec["goal"]["flights"][0] if task.spec["goal"]["flights"] else None
+        if slot is None:
+            continue
+        fitting = [
+            f["flight_id"]
+            for f in task.spec["db"]["flights"]
+            if flight_fits(Flight(**f), slot)
+            and f["seats"][slot["cabin"]] >= len(slot["passengers"])
+        ]
+        if len(fitting) > 1:
+            break
+    env.reset(options={"task_id": task.task_id})
+    actions = []
+    while '"submit"' not in (action := env.expert_action()):
+        actions.append(action)
+        env.step(action)
+    expert = _flatten(env.canonical_state())
+    chosen = next(f for f in fitting if f'"{f}"' in " ".join(actions))
+    other = next(f for f in fitting if f != chosen)
+    env.reset(options={"task_id": task.task_id})
+    for action in actions:
+        env.step(action.replace(f'"{chosen}"', f'"{other}"'))
+    *_, reward, _, _, info = env.step(format_tool_call("submit"))
+    assert reward == 1.0, info["verdict"]
+    mutant = _flatten(env.canonical_state())
+    differ = {k for k in expert.keys() | mutant.keys() if expert.get(k) != mutant.get(k)}
+    assert differ
+    assert all(any(fnmatch(k, p) for p in env.state_equivalences) for k in differ), differ
+
+
+def _flatten(value, prefix=""):
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    else:
+        return {prefix: value}
+    out = {}
+    for key, item in items:
+        out.update(_flatten(item, f"{prefix}/{key}" if prefix else str(key)))
+    return out
