@@ -19,6 +19,7 @@ import concurrent.futures
 import inspect
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
@@ -26,15 +27,11 @@ from typing import Any, ClassVar, Literal, TypeVar
 import gymnasium as gym
 
 from llmgym import messages as msg
-from llmgym.parsing import ParsedAction, parse_action, snippet
+from llmgym.messages import ToolCall
+from llmgym.parsing import ParsedAction, action_size, parse_action, snippet
 from llmgym.spaces import AssistantAction, ChatMessages
-from llmgym.tasks import (
-    Task,
-    load_split,
-    parse_train_task_id,
-    spec_fingerprint,
-    train_task_id,
-)
+from llmgym.task_selection import check_seed, choose_task, parse_reset_options
+from llmgym.tasks import Task, load_split, spec_fingerprint, train_task_id
 from llmgym.tools import ToolArgumentError, ToolError, Toolset, format_result, tool
 
 log = logging.getLogger(__name__)
@@ -141,6 +138,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         self._started_at = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._async_hooks = False
+        self._closed = False
 
     # --- hooks ---------------------------------------------------------------------------
     def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
@@ -221,46 +219,17 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
             spec=spec,
         )
 
-    def _choose_task(self, options: Mapping[str, Any]) -> Task:
-        unknown = set(options) - {"task_id", "split", "difficulty"}
-        if unknown:
-            raise ValueError(
-                f"unknown reset option(s) {sorted(unknown)}; expected task_id, split, difficulty"
-            )
-        task_id = options.get("task_id")
-        if task_id is not None:
-            train = parse_train_task_id(str(task_id))
-            if train is not None:
-                return self.make_train_task(train[1], train[0])
-            for task in self.split_tasks("test"):
-                if task.task_id == task_id:
-                    return task
-            raise ValueError(
-                f"unknown task_id {task_id!r}: use an id from task_ids('test') "
-                "or a train id of the form 'train-<difficulty>-<seed>'"
-            )
-        split = options.get("split", "train")
-        difficulty = options.get("difficulty", self.difficulty)
-        if split == "test":
-            tasks = [t for t in self.split_tasks("test") if difficulty in (None, t.difficulty)]
-            if not tasks:
-                raise ValueError(
-                    f"no test task of difficulty {difficulty!r}; levels: {self.difficulties}"
-                )
-            return tasks[int(self.np_random.integers(len(tasks)))]
-        if split != "train":
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
-        if difficulty is None:
-            difficulty = self.difficulties[int(self.np_random.integers(len(self.difficulties)))]
-        return self.make_train_task(int(self.np_random.integers(2**31 - 1)), difficulty)
-
     # --- Gymnasium API -------------------------------------------------------------------
     async def areset(
         self, *, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        seed = check_seed(seed)
+        chosen = parse_reset_options(options, self.difficulties, self.difficulty)
         super().reset(seed=seed)
+        task = choose_task(self, chosen)  # a bad task id fails here, the old episode intact
         self.end_episode()
-        self.task = self._choose_task(options or {})
+        self._closed = False
+        self.task = task
         scenario = await _maybe_await(self.start(self.task))
         self.toolset = Toolset.from_objects(*scenario.tool_objects, self)
         self.action_space = AssistantAction(
@@ -287,6 +256,11 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     async def astep(
         self, action: Any
     ) -> tuple[list[dict[str, Any]], float, bool, bool, dict[str, Any]]:
+        if self._closed:
+            raise RuntimeError(
+                f"{type(self).__name__} is closed: call reset() to start a new episode "
+                "before step()"
+            )
         if self.task is None or self.toolset is None:
             raise RuntimeError("call reset() before step()")
         if self.done:
@@ -295,7 +269,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
             )
         self.turn += 1
         parsed = self._parse(action)
-        self.transcript.append(_assistant_record(action, parsed))
+        self.transcript.append(parsed.to_message(with_tool_calls=isinstance(action, Mapping)))
         obs: list[dict[str, Any]] = []
         invalid = bool(parsed.errors)
         for error in parsed.errors:
@@ -325,13 +299,8 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
                     ).to_dict()
                 )
                 continue
-            try:
-                result = format_result(await _maybe_await(self.toolset.invoke(call)))
-            except ToolArgumentError as exc:
-                invalid = True
-                result = f"Error: {exc}"
-            except ToolError as exc:
-                result = f"Error: {exc}"
+            result, bad_call = await self._invoke(call)
+            invalid |= bad_call
             obs.append(msg.tool_result(self._cut(result), call=call).to_dict())
 
         reward, terminated, truncated, reason = 0.0, False, False, None
@@ -375,11 +344,19 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         return "\n".join(format_message(m) for m in self._last_obs)
 
     def close(self) -> None:
+        """Release the episode's resources (idempotent); ``reset`` starts a new episode."""
         self.end_episode()
+        self._closed = True
         if self._loop is not None:
             self._loop.close()
             self._loop = None
         super().close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickle/deepcopy state: everything but the private event loop (made again on use)."""
+        state = dict(self.__dict__)
+        state["_loop"] = None
+        return state
 
     def __enter__(self) -> LLMEnv:
         return self
@@ -390,17 +367,42 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
 
     # --- internals -----------------------------------------------------------------------
     def _parse(self, action: Any) -> ParsedAction:
-        size = len(action) if isinstance(action, str | bytes) else len(str(action))
-        if size > self.max_action_chars:
+        """Bound the turn's size, then parse it; never raises (see ``llmgym.parsing``)."""
+        limit = self.max_action_chars
+        if action_size(action, limit) is None:
+            size = f"{len(action)} characters" if isinstance(action, str | bytes) else "too large"
             return ParsedAction(
-                text=snippet(str(action)),
+                text=snippet(action) if isinstance(action, str) else "",
                 errors=(
-                    f"your turn is {size} characters long; the limit is {self.max_action_chars}",
+                    f"your turn is {size} (or nested too deeply); the limit is {limit} characters",
                 ),
             )
         if isinstance(action, str) and "\x00" in action:
             action = action.replace("\x00", "\ufffd")
-        return parse_action(action)
+        try:
+            return parse_action(action)
+        except Exception as exc:  # the boundary: a parser bug must not end the rollout
+            log.warning("parsing an action raised; answered as invalid", exc_info=True)
+            return ParsedAction(
+                text="", errors=(f"your turn could not be read ({type(exc).__name__})",)
+            )
+
+    async def _invoke(self, call: ToolCall) -> tuple[str, bool]:
+        """Run one tool call: (the text the agent reads, whether the call was invalid)."""
+        if self.toolset is None:
+            raise RuntimeError("call reset() before step()")
+        try:
+            return format_result(await _maybe_await(self.toolset.invoke(call))), False
+        except ToolArgumentError as exc:
+            return f"Error: {exc}", True
+        except ToolError as exc:
+            return f"Error: {exc}", False
+        except Exception as exc:  # a tool crashing on odd (schema-valid) arguments
+            log.warning("tool %r raised on agent arguments", call.name, exc_info=True)
+            return (
+                f"Error: the tool {call.name} failed on these arguments ({type(exc).__name__})",
+                True,
+            )
 
     def _cut(self, text: str) -> str:
         limit = self.max_observation_chars
@@ -427,6 +429,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         except RuntimeError:
             if self._loop is None or self._loop.is_closed():
                 self._loop = asyncio.new_event_loop()
+                weakref.finalize(self, self._loop.close)  # an env dropped unclosed
             return self._loop.run_until_complete(coro)
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, coro).result()
@@ -441,16 +444,6 @@ def _has_async_hooks(env: LLMEnv) -> bool:
     assert env.toolset is not None
     tool_fns = [env.toolset._tools[name][1] for name in env.toolset.names]
     return any(inspect.iscoroutinefunction(f) for f in [*tool_fns, env.verify])
-
-
-def _assistant_record(action: Any, parsed: ParsedAction) -> dict[str, Any]:
-    if isinstance(action, Mapping) and action.get("tool_calls"):
-        return {
-            "role": "assistant",
-            "content": parsed.text,
-            "tool_calls": list(action["tool_calls"]),
-        }
-    return {"role": "assistant", "content": parsed.text}
 
 
 def format_message(message: Mapping[str, Any]) -> str:

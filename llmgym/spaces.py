@@ -1,13 +1,28 @@
-"""Gymnasium spaces for chat environments: message-list observations and assistant actions."""
+"""Gymnasium spaces for chat environments: message-list observations and assistant actions.
+
+Gymnasium's vector and wrapper utilities dispatch on the space type (``create_shared_memory``,
+``create_empty_array``, ``create_zero_array``...); the functions for these spaces are
+registered at the bottom of this module, so ``gym.make_vec(..., vectorization_mode="async")``
+and ``FrameStackObservation`` work with their default arguments.
+"""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+import multiprocessing as mp
+from collections.abc import Iterator, Mapping, Sequence
+from types import ModuleType
 from typing import Any
 
 import numpy as np
 from gymnasium.spaces import Space
+from gymnasium.vector.utils import (
+    create_empty_array,
+    create_shared_memory,
+    read_from_shared_memory,
+    write_to_shared_memory,
+)
+from gymnasium.wrappers.utils import create_zero_array
 
 ROLES = ("system", "user", "assistant", "tool")
 _ALPHABET = list('abcdefghijklmnopqrstuvwxyz {}":,<>/_0123456789')
@@ -18,12 +33,26 @@ class ChatMessages(Space[list[dict[str, Any]]]):
 
     Unlike ``spaces.Text`` it accepts any prose (any characters, any length up to
     ``max_chars`` per message), and it checks the structure that chat templates need.
+
+    Args:
+        max_messages: most messages in one observation.
+        max_chars: longest ``content`` of one message.
+        shared_memory_bytes: size of one environment's slot when an ``AsyncVectorEnv`` passes
+            observations through shared memory (its default): an observation is written there
+            as JSON, and one larger than this is an error that names the fix.
     """
 
-    def __init__(self, max_messages: int = 64, max_chars: int = 1_000_000, seed: int | None = None):
+    def __init__(
+        self,
+        max_messages: int = 64,
+        max_chars: int = 1_000_000,
+        seed: int | None = None,
+        shared_memory_bytes: int = 1 << 20,
+    ):
         super().__init__(shape=None, dtype=None, seed=seed)
         self.max_messages = max_messages
         self.max_chars = max_chars
+        self.shared_memory_bytes = shared_memory_bytes
 
     @property
     def is_np_flattenable(self) -> bool:
@@ -98,3 +127,89 @@ class AssistantAction(Space[Any]):
 def _random_text(rng: np.random.Generator, length: int) -> str:
     n = int(rng.integers(1, length + 1))
     return "".join(rng.choice(_ALPHABET, size=n))
+
+
+# --- Gymnasium's vector / wrapper hooks ------------------------------------------------------
+# An observation has no fixed shape, so shared memory holds, per environment, a fixed slot:
+# an 8-byte length then the observation as ASCII JSON (``json.dumps`` escapes everything else,
+# lone surrogates included, so the round trip is exact).
+_HEADER = 8
+
+
+@create_empty_array.register(ChatMessages)
+def _empty_chat_messages(space: ChatMessages, n: int = 1, fn: Any = np.zeros) -> tuple[Any, ...]:
+    return tuple([] for _ in range(n))
+
+
+@create_zero_array.register(ChatMessages)
+def _zero_chat_messages(space: ChatMessages) -> list[dict[str, Any]]:  # type: ignore[misc]
+    return []  # no message: a valid element of the space
+
+
+@create_shared_memory.register(ChatMessages)
+def _chat_shared_memory(space: ChatMessages, n: int = 1, ctx: ModuleType = mp) -> Any:
+    return ctx.Array("B", n * (_HEADER + space.shared_memory_bytes), lock=False)
+
+
+@write_to_shared_memory.register(ChatMessages)
+def _write_chat_messages(
+    space: ChatMessages, index: int, value: list[dict[str, Any]], shared_memory: Any
+) -> None:
+    data = json.dumps(value).encode("ascii")
+    if len(data) > space.shared_memory_bytes:
+        raise ValueError(
+            f"an observation of {len(data)} bytes (as JSON) does not fit the shared-memory slot "
+            f"of {space.shared_memory_bytes} bytes: make the environment's observation_space "
+            "ChatMessages(shared_memory_bytes=...) larger, or pass "
+            "vector_kwargs={'shared_memory': False} to gym.make_vec"
+        )
+    slot = _HEADER + space.shared_memory_bytes
+    buffer = memoryview(shared_memory).cast("B")
+    start = index * slot
+    buffer[start : start + _HEADER] = len(data).to_bytes(_HEADER, "little")
+    buffer[start + _HEADER : start + _HEADER + len(data)] = data
+
+
+@read_from_shared_memory.register(ChatMessages)
+def _read_chat_messages(space: ChatMessages, shared_memory: Any, n: int = 1) -> SharedChatBatch:
+    return SharedChatBatch(space, shared_memory, n)
+
+
+class SharedChatBatch(Sequence[list[dict[str, Any]]]):
+    """A live view of ``n`` environments' observations in shared memory (decoded on access).
+
+    ``AsyncVectorEnv`` reads its shared memory once, at construction, and hands out that
+    object after every step, so the view must decode the current content each time;
+    ``deepcopy`` (what the vector env does with ``copy=True``, its default) gives a plain tuple.
+    """
+
+    def __init__(self, space: ChatMessages, shared_memory: Any, n: int):
+        self._space = space
+        self._memory = shared_memory
+        self._n = n
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, index: Any) -> Any:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(self._n)))
+        if not -self._n <= index < self._n:
+            raise IndexError(f"environment index {index} out of range for {self._n} envs")
+        slot = _HEADER + self._space.shared_memory_bytes
+        start = (index % self._n) * slot
+        buffer = memoryview(self._memory).cast("B")
+        size = int.from_bytes(buffer[start : start + _HEADER], "little")
+        return json.loads(bytes(buffer[start + _HEADER : start + _HEADER + size]) or b"[]")
+
+    def __iter__(self) -> Iterator[list[dict[str, Any]]]:
+        return (self[i] for i in range(self._n))
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> tuple[list[dict[str, Any]], ...]:
+        return tuple(self)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __repr__(self) -> str:
+        return f"SharedChatBatch({list(self)!r})"

@@ -47,6 +47,15 @@ class ToolSpec:
     arguments: type[BaseModel]
     function: Callable[..., Any]
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickle as "the spec ``@tool`` attached to this function".
+
+        The argument model is made by ``pydantic.create_model`` and is not importable by name,
+        so a spec cannot be pickled by value; the function is (by its qualified name), and
+        unpickling looks its spec up again. ``deepcopy`` gets the same, shared spec.
+        """
+        return (tool_spec, (self.function,))
+
     def schema(self) -> dict[str, Any]:
         """The OpenAI-style function schema of this tool (a fresh copy of one built once)."""
         return json.loads(self._schema_json)
@@ -153,12 +162,20 @@ def tool_spec(function: Callable[..., Any]) -> ToolSpec:
 
 
 def format_result(result: Any) -> str:
-    """Turn a tool's return value into the text the agent reads."""
+    """Turn a tool's return value into the text the agent reads; never raises.
+
+    JSON when the value is JSON data (non-JSON leaves through ``str``); a value JSON cannot
+    write (a cycle, nesting past the recursion limit, an int over 4,300 digits, a failing
+    ``__str__``) becomes a short note naming its type rather than an exception in ``step``.
+    """
     if isinstance(result, str):
         return result
-    if isinstance(result, BaseModel):
-        return result.model_dump_json()
-    return json.dumps(result, default=str, ensure_ascii=False)
+    try:
+        if isinstance(result, BaseModel):
+            return result.model_dump_json()
+        return json.dumps(result, default=str, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+        return f"[the tool returned a {type(result).__name__} that cannot be shown: {exc!s:.200}]"
 
 
 def _describe_validation_error(spec: ToolSpec, exc: ValidationError) -> str:
@@ -170,9 +187,18 @@ def _describe_validation_error(spec: ToolSpec, exc: ValidationError) -> str:
         elif err["type"] == "missing":
             problems.append(f"missing required argument {where!r}")
         else:
-            problems.append(f"{where}: {err['msg']} (got {str(err.get('input'))[:60]!r})")
+            problems.append(f"{where}: {err['msg']} (got {_short(err.get('input'))})")
     expected = ", ".join(spec.arguments.model_fields) or "no arguments"
     return f"bad arguments for {spec.name}: " + "; ".join(problems) + f". Expected: {expected}."
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """A cut ``repr`` for error messages; never raises (``repr`` of a huge int does)."""
+    try:
+        text = repr(value)
+    except Exception:
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _type_label(prop: dict[str, Any]) -> str:

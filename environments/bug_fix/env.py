@@ -78,6 +78,8 @@ class BugFixEnv(LLMEnv):
             )
         mutations = [Mutation.from_dict(m) for m in spec["mutations"]]
         files = apply_mutations(project.agent_files(), mutations)
+        if self.sandbox.closed:  # reset after close(): a new sandbox, with a new uid lease
+            self.sandbox = Sandbox(self.command_limits)
         self.project = project
         self.workspace = Workspace(files, self.sandbox, self.command_limits)
         self._fix = [(m.path, *fix_edit(files[m.path], m)) for m in mutations]
@@ -103,7 +105,8 @@ class BugFixEnv(LLMEnv):
         )
 
     def expert_action(self) -> str:
-        assert self.workspace is not None, "call reset() first"
+        if self.workspace is None:
+            raise RuntimeError("no episode is running (never reset, or closed): call reset() first")
         return next_expert_action(self.workspace, self._fix)
 
     def end_episode(self) -> None:
@@ -112,6 +115,13 @@ class BugFixEnv(LLMEnv):
             self.workspace = None
 
     def close(self) -> None:
+        """End the episode (its temp dir goes) and return the sandbox's uid lease; idempotent.
+
+        An env dropped without ``close()`` releases both too, when it is garbage-collected or
+        at interpreter exit (finalizers of ``Workspace`` and ``UidLease``). ``copy.deepcopy``
+        and ``pickle`` give an independent env: its own uid lease and a copy of the work tree
+        (see ``Workspace.__getstate__``), so closing one never touches the other.
+        """
         super().close()
         self.sandbox.close()
 

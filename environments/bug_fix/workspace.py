@@ -4,6 +4,10 @@ File tools run on the host but only inside the work tree (paths are resolved and
 inside it; symlinks the agent planted are never followed out). ``run`` and ``run_tests``
 execute in the sandbox, where the tree is mounted at ``/work``; every process they start is
 gone when the call returns. After each command the tree is held to a disk quota.
+
+The temp dir is removed by ``close()``, or by a ``weakref.finalize`` when a workspace is dropped
+unclosed (garbage collection, interpreter exit). A copy or an unpickled workspace is
+independent: it gets a fresh temp dir holding a snapshot of the tree (``__getstate__``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,11 @@ import re
 import shutil
 import sys
 import tempfile
+import weakref
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits, SandboxResult
 from llmgym.tools import ToolError, tool
@@ -41,8 +48,7 @@ class Workspace:
         self.sandbox = sandbox
         self.limits = limits
         self.disk_quota_bytes = disk_quota_bytes
-        self._root = Path(tempfile.mkdtemp(prefix="llmgym-bugfix-"))
-        self.tree = self._root / "repo"
+        self._make_root()
         self.original_paths = frozenset(files)
         for rel, text in files.items():
             path = self.tree / rel
@@ -52,15 +58,35 @@ class Workspace:
         self.reads: set[str] = set()
         self.tests_run_since_change = False
 
+    def _make_root(self) -> None:
+        self._root = Path(tempfile.mkdtemp(prefix="llmgym-bugfix-"))
+        self.tree = self._root / "repo"
+        self.tree.mkdir()
+        # holds the path, not the workspace: runs once, on close() or when the workspace is dropped
+        self._finalizer = weakref.finalize(self, remove_tree, self._root)
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
     def close(self) -> None:
-        if self._root.exists():
-            for dirpath, dirnames, _ in os.walk(self._root):  # the agent may chmod dirs 000
-                for name in dirnames:  # before os.walk tries to list them
-                    child = os.path.join(dirpath, name)
-                    if not os.path.islink(child):  # never chmod a link's target (say, /)
-                        with contextlib.suppress(OSError):
-                            os.chmod(child, 0o700)
-            shutil.rmtree(self._root, ignore_errors=True)
+        """Delete the temp dir (idempotent)."""
+        self._finalizer()
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Copy/pickle state: a snapshot of the tree instead of the temp dir (see the module)."""
+        if self.closed:
+            raise RuntimeError("this Workspace is closed: there is no tree left to copy")
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_root", "tree", "_finalizer")}
+        state["snapshot"] = snapshot_tree(self.tree)
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        snapshot: tuple[TreeEntry, ...] = state.pop("snapshot")
+        self.__dict__.update(state)
+        self._make_root()
+        restore_tree(self.tree, snapshot)
+        self.sandbox.adopt(self.tree)  # the copy's sandbox holds a uid of its own
 
     # --- path safety --------------------------------------------------------------------
     def resolve(self, path: str) -> Path:
@@ -202,6 +228,69 @@ class Workspace:
                 removed += 1
         quota_mib = self.disk_quota_bytes / (1 << 20)
         return f"\n[disk quota of {quota_mib:g} MiB exceeded: {removed} file(s) deleted]"
+
+
+def remove_tree(root: Path) -> None:
+    """Delete ``root`` whatever the agent did to it (dirs chmod 000, links out of the tree)."""
+    if not root.exists():
+        return
+    for dirpath, dirnames, _ in os.walk(root):  # the agent may chmod dirs 000
+        for name in dirnames:  # before os.walk tries to list them
+            child = os.path.join(dirpath, name)
+            if not os.path.islink(child):  # never chmod a link's target (say, /)
+                with contextlib.suppress(OSError):
+                    os.chmod(child, 0o700)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    """One entry of a tree snapshot: a dir, a file (bytes) or a symlink (its target), and mode."""
+
+    path: str
+    kind: str
+    """"dir", "file" or "link"."""
+    mode: int = 0o644
+    data: bytes = b""
+    target: str = ""
+
+
+def snapshot_tree(tree: Path) -> tuple[TreeEntry, ...]:
+    """Everything under ``tree`` as plain records (links are recorded, never followed)."""
+    entries: list[TreeEntry] = []
+    for dirpath, dirnames, filenames in os.walk(tree):
+        dirnames.sort()
+        for name in [*sorted(dirnames), *sorted(filenames)]:
+            full = os.path.join(dirpath, name)
+            rel = os.path.relpath(full, tree)
+            info = os.lstat(full)
+            mode = info.st_mode & 0o7777
+            if os.path.islink(full):
+                entries.append(TreeEntry(rel, "link", target=os.readlink(full)))
+            elif os.path.isdir(full):
+                entries.append(TreeEntry(rel, "dir", mode))
+            elif os.path.isfile(full):
+                entries.append(TreeEntry(rel, "file", mode, Path(full).read_bytes()))
+            # FIFOs, sockets, devices: nothing a project needs; not copied
+    return tuple(entries)
+
+
+def restore_tree(tree: Path, entries: tuple[TreeEntry, ...]) -> None:
+    """Recreate a snapshot under the (empty) ``tree``; modes of dirs are set last."""
+    for entry in entries:
+        full = tree / entry.path
+        if entry.kind == "dir":
+            full.mkdir(parents=True, exist_ok=True)
+        elif entry.kind == "link":
+            full.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(entry.target, full)
+        else:
+            full.parent.mkdir(parents=True, exist_ok=True)
+            full.write_bytes(entry.data)
+            os.chmod(full, entry.mode)
+    for entry in reversed(entries):
+        if entry.kind == "dir":
+            os.chmod(tree / entry.path, entry.mode)
 
 
 @contextlib.contextmanager

@@ -167,6 +167,14 @@ class Sandbox:
             self._lease.release()
             self._lease = None
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __getstate__(self) -> dict[str, object]:
+        """Copy/pickle: the copy is idle and holds its own uid lease (``UidLease.__reduce__``)."""
+        return {**self.__dict__, "_busy": False}
+
     def __enter__(self) -> Sandbox:
         return self
 

@@ -3,30 +3,49 @@
 A uid of its own per sandbox means RLIMIT_NPROC counts only that sandbox's processes and the
 post-command sweep (kill everything the uid runs) can never hit another sandbox. Leases are
 ``flock``-ed files, so concurrent processes on the host never share a uid.
+
+A lease is freed by ``release()``, by its process dying, and by garbage collection or
+interpreter exit when its holder was dropped without ``close()`` (a ``weakref.finalize``).
+Copying or pickling a lease never shares it: a copy is a fresh lease of another uid.
 """
 
 from __future__ import annotations
 
 import fcntl
 import os
-from dataclasses import dataclass
+import weakref
+from typing import Any
 
 UID_FIRST = 620_000
 UID_COUNT = 4096
 LEASE_DIR = "/run/llmgym-sandbox-uids"
 
 
-@dataclass
 class UidLease:
-    """An exclusively held uid; ``release()`` frees it (also when the process dies)."""
+    """An exclusively held uid; ``release()`` frees it (also when the process dies, or when
+    the lease is garbage-collected or the interpreter exits without a release)."""
 
-    uid: int
-    fd: int
+    def __init__(self, uid: int, fd: int):
+        self.uid = uid
+        self.fd = fd
+        # the finalizer holds the fd, not the lease: it runs once, on release or on collection
+        self._finalizer = weakref.finalize(self, os.close, fd) if fd >= 0 else None
+
+    @property
+    def held(self) -> bool:
+        return self.fd >= 0
 
     def release(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
+        if self._finalizer is not None:
+            self._finalizer()
+        self.fd = -1
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Copy/pickle as a new lease: two holders of one uid would sweep each other's processes."""
+        return (lease_uid, ()) if self.held else (UidLease, (self.uid, -1))
+
+    def __repr__(self) -> str:
+        return f"UidLease(uid={self.uid}, held={self.held})"
 
 
 def lease_uid() -> UidLease:
