@@ -96,13 +96,18 @@ class BugFixEnv(LLMEnv):
         return Verdict(
             reward=report.reward,
             components={
-                "hidden_pass_rate": report.hidden_pass_rate,
-                "visible_pass_rate": report.visible_pass_rate,
-                "canary_ok": float(report.canary_ok),
-                "report_ok": float(report.report_ok),
+                "probe_agreement": report.agreement,
+                "probes": float(report.probes),
+                "failing_groups": float(len(report.failing_groups)),
             },
             explanation=report.explanation,
         )
+
+    def canonical_state(self) -> dict[str, Any]:
+        """The project's source files as the grader takes them from the agent's tree."""
+        if self.workspace is None or self.project is None:
+            return {"sources": {}}
+        return {"sources": read_agent_sources(self.project, self.workspace.tree)}
 
     def expert_action(self) -> str:
         if self.workspace is None:

@@ -1,63 +1,79 @@
-"""The hardened grader: never trusts the agent's tree.
+"""The BugFix judge: differential testing of the agent's sources against the clean project.
 
-A grading run builds a fresh tree from trusted storage (the project bundle: clean tests,
-hidden tests, our own pytest config), copies in only the project's source files from the
-agent's tree (regular files, no symlinks, size-capped; a deleted file stays deleted), adds a
-canary test that must fail, and runs ``python -I -m pytest -p no:cacheprovider --noconftest``
-with a trusted ``-c`` config inside the sandbox. The verdict comes from the JUnit report: the
-exact expected test ids, each passed, the canary failed with its secret nonce. A planted
-``conftest.py``/``pytest.ini``/``sitecustomize.py`` is never copied, rewritten or deleted tests
-are replaced by the trusted ones, and an ``os._exit(0)`` leaves no report: all score 0.
+Agent code runs in one place only: a child process in the sandbox, started on a fresh tree
+that holds the project's source files as found in the agent's tree (regular files, no
+symlinks, size-capped; nothing else the agent wrote), our probe harness (``harness.py``) and
+the probes (``probes/<project>.py``: many generated inputs, edge cases and the hidden tests'
+inputs, as data). The child writes one JSON line of plain values per probe. This process,
+which never imports agent code, parses those lines (size- and depth-bounded) and compares
+them with the clean project's results on the same probes (computed once per project and
+probe set by the same harness on the trusted sources, and cached here: same interpreter and
+platform as the agent's run, so no drift between the two). Reward 1.0 iff every probe agrees.
+
+Whatever the agent's code does inside its child (patch a test runner, register hooks, forge
+or rewrite the results, return objects whose ``__eq__`` says yes) only changes the data it
+hands back: to forge the right values it needs the right function, which is the task. pytest
+no longer decides anything: the hidden tests' docstrings still write the bug reports
+(``build.py``), the visible tests serve the agent's ``run_tests``.
 """
 
 from __future__ import annotations
 
+import json
+import logging
+import math
 import os
-import secrets
-import shutil
 import stat
 import sys
 import tempfile
-import xml.etree.ElementTree as ET
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from llmgym.environments.bug_fix.projects import HIDDEN_TESTS_DIR, VISIBLE_TESTS_DIR, Project
-from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits
+from llmgym.environments.bug_fix import harness
+from llmgym.environments.bug_fix.probes import Probe, probes_digest, probes_for
+from llmgym.environments.bug_fix.projects import Project
+from llmgym.sandbox import Sandbox, SandboxLimits
 
-GRADER_DIR = ".llmgym_grader"
+logger = logging.getLogger(__name__)
+
+JUDGE_DIR = ".llmgym_judge"
 MAX_SOURCE_BYTES = 512_000
-MAX_REPORT_BYTES = 5_000_000
-GRADING_LIMITS = SandboxLimits(wall_seconds=60, cpu_seconds=60, output_bytes=8_000)
-TRUSTED_INI = f"[pytest]\npythonpath = {SANDBOX_WORKDIR}\naddopts =\njunit_family = xunit1\n"
+MAX_RESULTS_BYTES = 16 << 20
+PROBE_SECONDS = 2.0
+JUDGE_LIMITS = SandboxLimits(
+    wall_seconds=30, cpu_seconds=30, output_bytes=2_000, file_size_bytes=MAX_RESULTS_BYTES
+)
+Results = dict[str, list[Any]]
+_REFERENCE: dict[tuple[str, str], Results] = {}
 
 
 @dataclass(frozen=True)
-class SuiteResult:
-    """Per-test outcomes of one run of the full suite (None: no usable report)."""
+class ProbeRun:
+    """What one harness run handed back: probe id -> step records (untrusted plain data)."""
 
-    outcomes: dict[str, str | None] | None
-    """test id -> None if passed, else the failure message."""
+    results: Results
     exit_code: int | None
-    output: str
+    timed_out: bool
     duration_s: float
+    stderr: str
 
 
 @dataclass(frozen=True)
 class GradeReport:
-    """The grader's verdict on one tree."""
+    """The judge's verdict on one set of sources."""
 
     reward: float
-    passed: tuple[str, ...] = ()
-    failed: dict[str, str] = field(default_factory=dict)
-    missing: tuple[str, ...] = ()
-    unexpected: tuple[str, ...] = ()
-    canary_ok: bool = False
-    report_ok: bool = False
-    hidden_pass_rate: float = 0.0
-    visible_pass_rate: float = 0.0
+    probes: int
+    agreeing: int
+    failing_groups: tuple[str, ...] = ()
+    """Functions or classes with at least one disagreeing probe."""
     duration_s: float = 0.0
     explanation: str = ""
+
+    @property
+    def agreement(self) -> float:
+        return self.agreeing / max(1, self.probes)
 
 
 def read_agent_sources(project: Project, agent_dir: Path) -> dict[str, str]:
@@ -80,122 +96,158 @@ def read_agent_sources(project: Project, agent_dir: Path) -> dict[str, str]:
     return taken
 
 
-def trusted_tree(project: Project, sources: dict[str, str]) -> dict[str, str]:
-    """Clean project files with the source files replaced by ``sources`` (missing = deleted)."""
-    tree = {p: t for p, t in project.files.items() if p not in project.source_files}
-    tree.update({p: sources[p] for p in project.source_files if p in sources})
-    return tree
-
-
-async def run_suite(
-    files: dict[str, str], sandbox: Sandbox, nonce: str | None = None
-) -> SuiteResult:
-    """Run visible + hidden tests of ``files`` in a fresh dir in the sandbox; parse JUnit."""
-    with tempfile.TemporaryDirectory(prefix="llmgym-grade-") as tmp:
+async def run_probes(
+    sources: dict[str, str], probes: tuple[Probe, ...], sandbox: Sandbox
+) -> ProbeRun:
+    """Run the harness on ``sources`` in a fresh tree in the sandbox; read its results."""
+    with tempfile.TemporaryDirectory(prefix="llmgym-judge-") as tmp:
         work = Path(tmp) / "tree"
-        for rel, text in files.items():
-            if rel == "pytest.ini":
-                continue  # never the project's own config: ours below
+        for rel, text in sources.items():
             dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
             dest.write_text(text)
-        config = work / GRADER_DIR
-        config.mkdir(parents=True, exist_ok=True)
-        (config / "pytest.ini").write_text(TRUSTED_INI)
-        if nonce:
-            (work / HIDDEN_TESTS_DIR / f"test_zz_canary_{nonce}.py").write_text(
-                f"def test_canary_{nonce}():\n    assert False, 'canary {nonce}'\n"
-            )
+        judge = work / JUDGE_DIR
+        judge.mkdir(parents=True, exist_ok=True)
+        (judge / "harness.py").write_text(Path(harness.__file__).read_text())
+        spec = {
+            "probe_seconds": PROBE_SECONDS,
+            "preload": [rel[:-3].replace("/", ".").removesuffix(".__init__") for rel in sorted(sources)],
+            "probes": [p.to_json() for p in probes],
+        }
+        (judge / "probes.json").write_text(json.dumps(spec))
         sandbox.adopt(work)
-        report = work / GRADER_DIR / "junit.xml"
-        argv = [
-            sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", "--noconftest",
-            "-c", f"{GRADER_DIR}/pytest.ini", "--rootdir", ".", "--junitxml", f"{GRADER_DIR}/junit.xml",
-            "-q", "-p", "no:randomly", VISIBLE_TESTS_DIR, HIDDEN_TESTS_DIR,
-        ]  # fmt: skip
-        result = await sandbox.arun(argv, work, limits=GRADING_LIMITS)
-        outcomes = _parse_junit(report) if not result.timed_out else None
-        return SuiteResult(
-            outcomes, result.exit_code, result.stdout + result.stderr, result.duration_s
+        argv = [sys.executable, "-I", f"{JUDGE_DIR}/harness.py"]
+        result = await sandbox.arun(argv, work, limits=JUDGE_LIMITS)
+        return ProbeRun(
+            read_results(judge / "results.jsonl"),
+            result.exit_code,
+            result.timed_out,
+            result.duration_s,
+            result.stderr[-1000:],
         )
 
 
-def _parse_junit(path: Path) -> dict[str, str | None] | None:
+def read_results(path: Path) -> Results:
+    """Parse the results file written in the sandbox: never follows links, never raises."""
     try:
-        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_REPORT_BYTES:
-            return None
-        root = ET.fromstring(path.read_bytes())
-    except (OSError, ET.ParseError):
-        return None
-    outcomes: dict[str, str | None] = {}
-    for case in root.iter("testcase"):
-        test_id = f"{case.get('classname', '')}::{case.get('name', '')}"
-        bad = [c for c in case if c.tag in ("failure", "error", "skipped")]
-        if test_id in outcomes:  # a duplicated id is a forged report
-            return None
-        outcomes[test_id] = None if not bad else (bad[0].get("message") or bad[0].tag)[:500]
-    return outcomes
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return {}
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+            return {}
+        raw = f.read(MAX_RESULTS_BYTES)
+    results: Results = {}
+    for line in raw.split(b"\n"):
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):  # junk, 5,000-digit ints, deep nesting
+            continue
+        if not isinstance(record, dict):
+            continue
+        probe_id, steps = record.get("id"), record.get("steps")
+        if isinstance(probe_id, str) and isinstance(steps, list) and probe_id not in results:
+            results[probe_id] = steps
+    return results
+
+
+async def reference_results(project: Project, sandbox: Sandbox) -> Results:
+    """The clean project's results on its probes (trusted code; computed once, cached)."""
+    key = (project.sha256, probes_digest(project.name))
+    if key not in _REFERENCE:
+        probes = probes_for(project.name)
+        clean = {p: project.files[p] for p in project.source_files}
+        run = await run_probes(clean, probes, sandbox)
+        problems = [p.id for p in probes if not _plain(run.results.get(p.id))]
+        if problems:
+            raise RuntimeError(
+                f"the clean {project.name} project gives no plain result for {len(problems)} "
+                f"probe(s), e.g. {problems[:3]} (exit code {run.exit_code}, stderr "
+                f"{run.stderr[-300:]!r}); fix environments/bug_fix/probes/{project.name}.py"
+            )
+        _REFERENCE[key] = run.results
+    return _REFERENCE[key]
+
+
+def _plain(steps: list[Any] | None) -> bool:
+    if steps is None:
+        return False
+    text = json.dumps(steps)
+    return "$unencodable" not in text and '"ProbeTimeout"' not in text
 
 
 async def grade(project: Project, sources: dict[str, str], sandbox: Sandbox) -> GradeReport:
     """Grade ``sources`` (the agent's versions of the project's source files)."""
-    nonce = secrets.token_hex(8)
-    suite = await run_suite(trusted_tree(project, sources), sandbox, nonce=nonce)
-    if suite.outcomes is None:
-        return GradeReport(
-            reward=0.0,
-            duration_s=suite.duration_s,
-            explanation=f"no usable test report (exit code {suite.exit_code})",
+    expected = await reference_results(project, sandbox)
+    probes = probes_for(project.name)
+    run = await run_probes(sources, probes, sandbox)
+    bad = [p for p in probes if not probe_agrees(p, expected[p.id], run.results.get(p.id))]
+    groups = tuple(dict.fromkeys(p.group for p in bad))
+    if not bad:
+        why = f"all {len(probes)} probes agree with the clean project"
+    else:
+        first = bad[0]
+        why = (
+            f"{len(bad)} of {len(probes)} probes disagree with the clean project, in "
+            f"{', '.join(groups[:6])}{' ...' if len(groups) > 6 else ''}; e.g. {first.id}: "
+            f"expected {_short(expected[first.id])}, got {_short(run.results.get(first.id))}"
         )
-    outcomes = dict(suite.outcomes)
-    canary = [t for t in outcomes if t.endswith(f"::test_canary_{nonce}")]
-    canary_ok = len(canary) == 1 and nonce in (outcomes.pop(canary[0]) or "")
-    expected = set(project.expected_tests)
-    passed = tuple(sorted(t for t, msg in outcomes.items() if msg is None and t in expected))
-    failed = {t: msg for t, msg in sorted(outcomes.items()) if msg is not None and t in expected}
-    missing = tuple(sorted(expected - set(outcomes)))
-    unexpected = tuple(sorted(set(outcomes) - expected))
-    hidden = [t for t in expected if t.startswith(HIDDEN_TESTS_DIR)]
-    visible = [t for t in expected if not t.startswith(HIDDEN_TESTS_DIR)]
-    resolved = (
-        canary_ok and not failed and not missing and not unexpected and len(passed) == len(expected)
-    )
-    why = "all tests pass" if resolved else _explain(canary_ok, failed, missing, unexpected)
+        if run.timed_out:
+            why += "; the run was killed at the wall-clock limit"
     return GradeReport(
-        reward=1.0 if resolved else 0.0,
-        passed=passed,
-        failed=failed,
-        missing=missing,
-        unexpected=unexpected,
-        canary_ok=canary_ok,
-        report_ok=True,
-        hidden_pass_rate=sum(t in passed for t in hidden) / max(1, len(hidden)),
-        visible_pass_rate=sum(t in passed for t in visible) / max(1, len(visible)),
-        duration_s=suite.duration_s,
+        reward=0.0 if bad else 1.0,
+        probes=len(probes),
+        agreeing=len(probes) - len(bad),
+        failing_groups=groups,
+        duration_s=run.duration_s,
         explanation=why,
     )
 
 
-def _explain(
-    canary_ok: bool, failed: dict[str, str], missing: tuple[str, ...], unexpected: tuple[str, ...]
-) -> str:
-    parts = []
-    if not canary_ok:
-        parts.append("the canary test did not fail as it must (pytest was tampered with)")
-    if failed:
-        parts.append(f"{len(failed)} test(s) failed")
-    if missing:
-        parts.append(f"{len(missing)} expected test(s) did not run")
-    if unexpected:
-        parts.append(f"{len(unexpected)} unexpected test id(s)")
-    return "; ".join(parts)
+def probe_agrees(probe: Probe, expected: list[Any], got: list[Any] | None) -> bool:
+    """Whether the child's records of ``probe`` equal the reference's, step by step."""
+    if not isinstance(got, list) or len(got) != len(expected):
+        return False
+    try:
+        return all(
+            _step_agrees(ref, rec, probe.compares_message(i))
+            for i, (ref, rec) in enumerate(zip(expected, got, strict=True))
+        )
+    except RecursionError:
+        return False
 
 
-def copy_tree(files: dict[str, str], dest: Path) -> None:
-    """Write ``files`` under ``dest`` (fresh)."""
-    if dest.exists():
-        shutil.rmtree(dest)
-    for rel, text in files.items():
-        path = dest / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+def _step_agrees(ref: dict[str, Any], got: Any, message: bool) -> bool:
+    if not isinstance(got, dict) or not same(ref.get("out", ""), got.get("out", "")):
+        return False
+    if "e" in ref:
+        return got.get("e") == ref["e"] and (not message or got.get("m") == ref.get("m"))
+    return "e" not in got and "v" in got and same(ref["v"], got["v"])
+
+
+def same(expected: Any, got: Any) -> bool:
+    """Equality of two encoded values; floats to 1e-9 relative; unencodable never equal."""
+    if isinstance(expected, dict) and isinstance(got, dict):
+        if "$unencodable" in expected or "$unencodable" in got:
+            return False
+        if "$float" in expected and "$float" in got and len(got) == 1:
+            return _floats_equal(expected["$float"], got["$float"])
+        return expected.keys() == got.keys() and all(same(v, got[k]) for k, v in expected.items())
+    if isinstance(expected, list) and isinstance(got, list):
+        return len(expected) == len(got) and all(same(a, b) for a, b in zip(expected, got))
+    return type(expected) is type(got) and expected == got
+
+
+def _floats_equal(a: Any, b: Any) -> bool:
+    try:
+        x, y = float(a), float(b)
+    except (TypeError, ValueError):
+        return False
+    if math.isnan(x) or math.isnan(y):
+        return math.isnan(x) and math.isnan(y)
+    return math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def _short(value: Any, limit: int = 160) -> str:
+    text = json.dumps(value, ensure_ascii=False) if value is not None else "no result"
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -27,6 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from llmgym.sandbox.binds import interpreter_bind_args
 from llmgym.sandbox.processes import live_processes, sweep_uid
 from llmgym.sandbox.uids import UidLease, lease_uid
 
@@ -226,8 +227,7 @@ class Sandbox:
         for path in SYSTEM_FILES:
             if os.path.exists(path):
                 args += ["--ro-bind", path, path]
-        for prefix in interpreter_dirs():
-            args += ["--ro-bind", prefix, prefix]
+        args += interpreter_bind_args()  # the prefixes, minus every installed package but pytest's
         args += ["--bind", str(workdir), SANDBOX_WORKDIR]
         for host, dest in ro_binds.items():
             args += ["--ro-bind", host, dest]
