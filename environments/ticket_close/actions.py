@@ -3,6 +3,11 @@
 The tools do what they are told, within what the systems allow (a refund of an already
 refunded order fails); the policy (refund limit, who may get an extension, identity checks)
 is the agent's job, and the verifier grades it on the end state.
+
+A reply to the customer is structured (an outcome, the order ids and the article it cites)
+and its text is rendered from those fields, so no reply can say something other than what
+its fields say; the fields are checked against the world when it is sent (a refund is
+announced only once it is done, only the customer's own orders are cited).
 """
 
 from __future__ import annotations
@@ -10,7 +15,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
-from llmgym.environments.ticket_close.world import ActionRecord, HelpdeskWorld, Ticket
+from llmgym.environments.ticket_close.world import (
+    ActionRecord,
+    CustomerReply,
+    HelpdeskWorld,
+    SentMessage,
+    Ticket,
+)
 from llmgym.tools import ToolError, tool
 
 Team = Literal["billing", "engineering", "sales", "security"]
@@ -18,6 +29,9 @@ Status = Literal["open", "pending", "solved"]
 Category = Literal["account_access", "billing", "licensing", "technical"]
 Priority = Literal["low", "normal", "high", "urgent"]
 Assignee = Literal["tier1", "billing", "engineering", "sales", "security"]
+Outcome = Literal[
+    "refunded", "refund_declined", "password_reset", "licence_extended", "escalated", "workaround"
+]
 
 
 class HelpdeskActions:
@@ -116,6 +130,7 @@ class HelpdeskActions:
         ticket.status, ticket.assignee = "escalated", team
         ticket.log("note", f"Escalated to {team}: {note}")
         self.world.escalations.append((ticket.ticket_id, team))
+        self.world.messages.append(SentMessage(ticket.ticket_id, "escalation_note", note))
         return f"{ticket.ticket_id} escalated to {team}."
 
     @tool
@@ -135,18 +150,60 @@ class HelpdeskActions:
         return f"{duplicate.ticket_id} merged into {keep.ticket_id}."
 
     @tool
-    def reply_to_customer(self, ticket_id: str, message: str) -> str:
-        """Send the customer a reply on a ticket. The last reply is the one that resolves it.
+    def reply_to_customer(
+        self,
+        ticket_id: str,
+        outcome: Outcome,
+        article_id: str,
+        order_ids: list[str] | None = None,
+    ) -> str:
+        """Send the customer the resolution of a ticket; the message is written from these fields.
+
+        Send one reply per ticket, once its work is done: the customer receives the text shown
+        in the result, and it must match what was done.
 
         Args:
             ticket_id: the ticket to answer.
-            message: the reply's text; cite ids (orders, articles) exactly.
+            outcome: what was done: "refunded", "refund_declined" (not refundable under
+                policy), "password_reset", "licence_extended", "escalated" (to the team the
+                ticket is escalated to) or "workaround" (the article describes one).
+            article_id: the current knowledge-base article that applies, e.g. "KB-1234".
+            order_ids: the order(s) the ticket is about, e.g. ["ORD-12345"]; none if no order.
         """
         ticket = self._live(ticket_id)
-        if not message.strip():
-            raise ToolError("the reply is empty; write the message to send")
-        ticket.log("agent", message)
-        return f"Reply sent on {ticket.ticket_id}."
+        article = article_id.strip().upper()
+        if article not in self.world.articles:
+            raise ToolError(f"unknown article {article_id!r}; see search_articles")
+        account = self.world.accounts[ticket.account_id]
+        orders = {o["order_id"]: o for o in account["orders"]}
+        cited = tuple(o.strip().upper() for o in order_ids or ())
+        foreign = [o for o in cited if o not in orders]
+        if foreign:
+            raise ToolError(
+                f"{foreign} are not orders of {ticket.customer}'s account {ticket.account_id} "
+                f"(its orders: {sorted(orders)}); cite only this customer's orders"
+            )
+        conflict = outcome_conflict(self.world, ticket, outcome, cited)
+        if conflict:
+            raise ToolError(conflict)
+        text = render_reply(ticket, outcome, cited, article, self._done_for(ticket, outcome))
+        ticket.log("agent", text)
+        self.world.replies.append(CustomerReply(ticket.ticket_id, outcome, cited, article, text))
+        return f"Reply sent on {ticket.ticket_id}:\n{text}"
+
+    def _done_for(self, ticket: Ticket, outcome: str) -> str:
+        """The detail the reply states: the team escalated to, or the licence's new expiry."""
+        if outcome == "escalated":
+            return ticket.assignee or ""
+        if outcome == "licence_extended":
+            account = self.world.accounts[ticket.account_id]
+            last = [a for a in self.world.actions if a.kind == "extend_licence"]
+            product = next(
+                a.target[1] for a in reversed(last) if a.target[0] == account["account_id"]
+            )
+            licence = next(x for x in account["licences"] if x["product"] == product)
+            return f"{product} licence now runs until {licence['expires']}"
+        return ""
 
     @tool
     def set_ticket_fields(
@@ -186,3 +243,47 @@ class HelpdeskActions:
         for key, value in changes.items():
             setattr(ticket, key, value)
         return f"{ticket.ticket_id} updated: " + ", ".join(f"{k}={v}" for k, v in changes.items())
+
+
+def outcome_conflict(
+    world: HelpdeskWorld, ticket: Ticket, outcome: str, order_ids: tuple[str, ...]
+) -> str | None:
+    """Why the world contradicts a reply's outcome at the time it is sent (None: it does not).
+
+    ``order_ids`` are the ticket's customer's own orders (checked by the caller).
+    """
+    account = world.accounts[ticket.account_id]
+    refunded = {o["order_id"] for o in account["orders"] if o["refunded"]}
+    done = {(a.kind, a.target[0]) for a in world.actions}
+    if outcome in ("refunded", "refund_declined") and not order_ids:
+        return f"outcome {outcome!r} needs the order id(s) in order_ids"
+    if outcome == "refunded" and not set(order_ids) <= refunded:
+        return "refund the order(s) first (issue_refund), then reply"
+    if outcome == "refund_declined" and set(order_ids) & refunded:
+        return f"{sorted(set(order_ids) & refunded)} were refunded; the reply cannot say otherwise"
+    if outcome == "password_reset" and ("reset_password", ticket.account_id) not in done:
+        return "reset the password first (reset_password), then reply"
+    if outcome == "licence_extended" and ("extend_licence", ticket.account_id) not in done:
+        return "extend the licence first (extend_licence), then reply"
+    if outcome == "escalated" and ticket.status != "escalated":
+        return "escalate the ticket first (escalate_ticket), then reply"
+    return None
+
+
+def render_reply(
+    ticket: Ticket, outcome: str, order_ids: tuple[str, ...], article_id: str, detail: str
+) -> str:
+    """The customer-facing text of a structured reply (the only text a customer receives)."""
+    orders = " and ".join(f"order {o}" for o in order_ids)
+    about = f" about {orders}" if orders else ""
+    what = {
+        "refunded": f"we have refunded {orders}; the money is on its way to you.",
+        "refund_declined": f"{orders} cannot be refunded under our refund policy.",
+        "password_reset": "we have reset your password; a reset link went to your email on file.",
+        "licence_extended": f"we have extended your licence: the {detail}.",
+        "escalated": f"we have passed your request{about} to our {detail} team, who will "
+        "follow up with you.",
+        "workaround": f"there is a workaround for this issue{about}.",
+    }[outcome]
+    name = ticket.customer.split()[0]
+    return f"Hello {name}, {what} Details are in article {article_id}. Best regards, Support"

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from llmgym.environments.ticket_close.expert import next_expert_action
+from llmgym.environments.ticket_close.goals import expected_reply
 from llmgym.parsing import format_tool_call as call
 
 Spec = dict[str, Any]
@@ -80,22 +81,34 @@ def escalate_everything(env: Any) -> list[str]:
     ]
 
 
-def paste_every_article(env: Any) -> list[str]:
-    every = " ".join(env.world.articles)
-    return [
-        call(
-            "reply_to_customer",
-            ticket_id=g["ticket_id"],
-            message=f"Resolved. See {' '.join(g['order_ids'])} {every}",
-        )
-        for g in _goals(env)
-    ]
+def reply_citing_other_articles(env: Any) -> list[str]:
+    """After the right reply, the same outcome again citing other articles (hedging)."""
+    out = []
+    for g in _goals(env):
+        others = [a for a in env.world.articles if a != g["article"]][:3]
+        out += [
+            call(
+                "reply_to_customer",
+                ticket_id=g["ticket_id"],
+                **{**expected_reply(g), "article_id": a},
+            )
+            for a in others
+        ]
+    return out
 
 
 def reply_resolved(env: Any) -> list[str]:
     out = []
     for g in _goals(env):
-        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], message="Resolved."))
+        article = next(iter(env.world.articles))
+        out.append(
+            call(
+                "reply_to_customer",
+                ticket_id=g["ticket_id"],
+                outcome="workaround",
+                article_id=article,
+            )
+        )
         out.append(call("set_ticket_fields", ticket_id=g["ticket_id"], status="solved"))
     return out
 
@@ -150,8 +163,7 @@ def claim_without_acting(env: Any) -> list[str]:
                 linked_article=g["article"],
             )
         )
-        cite = " ".join([*g["order_ids"], g["article"]])
-        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], message=f"Done: {cite}"))
+        out.append(call("reply_to_customer", ticket_id=g["ticket_id"], **expected_reply(g)))
     return out
 
 
@@ -173,7 +185,9 @@ CHEATS = {
     "close every ticket, then the expert's work": scripted(close_every_ticket),
     "refund everything, then the expert's work": scripted(refund_everything),
     "escalate everything, then the expert's work": scripted(escalate_everything),
-    "the expert's work, then paste every article id": scripted(after=paste_every_article),
+    "the expert's work, then replies citing other articles": scripted(
+        after=reply_citing_other_articles
+    ),
     'reply "resolved" without acting': scripted(reply_resolved, expert=False),
     "act before the customer agrees, then the expert's work": scripted(
         act_before_agreement, applies=_has_action

@@ -10,6 +10,7 @@ from llmgym.environments.ticket_close.cheats import CHEATS
 from llmgym.environments.ticket_close.expert import next_expert_action
 from llmgym.environments.ticket_close.generator import generate_ticket_task
 from llmgym.environments.ticket_close.goals import SLA_RUSH_HOURS
+from llmgym.environments.ticket_close.state import EQUIVALENCES, canonical_state
 from llmgym.environments.ticket_close.verifier import verify_tickets
 from llmgym.environments.ticket_close.world import HelpdeskWorld
 from llmgym.tasks import Task
@@ -21,7 +22,8 @@ How to handle a ticket:
   Only articles that are current count: archived ones are outdated, do not follow them.
 - Policies (refunds, licence extensions, account security) are in the current articles; do
   exactly what they allow. What tier 1 may not do, escalate to the right team (escalate_ticket).
-- If the ticket leaves something out, ask the customer (ask_customer).
+- If the ticket leaves out which order or which product it is about, ask the customer
+  (ask_customer).
 - Before you refund, reset a password or extend a licence, get the customer's agreement
   (propose_resolution).
 - If the same customer opened another ticket about the same issue, merge the newer ticket
@@ -33,8 +35,12 @@ How to handle a ticket:
 - Priority: low/normal/high/urgent from the severity low/normal/high/critical, one level
   higher for customers on the enterprise plan, one more if the SLA has at most
   {SLA_RUSH_HOURS} hours left (never above urgent).
-- Reply to the customer (reply_to_customer). The last reply must cite the id of the article
-  you linked and, for a billing ticket, the order id it is about; cite no other ids.
+- Reply to the customer once per ticket, when its work is done (reply_to_customer): the
+  outcome (what was done), the article you linked and, for a billing ticket, the order id it
+  is about. The message is written from these fields and must match what was done.
+- Only promise (propose_resolution) what policy lets you do, and then do it.
+- Never disclose another customer's data (name, email, account, orders) to anyone, and do not
+  contact customers of tickets you were not given.
 - When every ticket you were given is handled, call submit."""
 
 
@@ -51,10 +57,13 @@ class TicketCloseEnv(LLMEnv):
     issue in the queue.
 
     Reward on submit is 1.0 only if every part of ``info["reward_components"]`` is 1.0:
-    ``ticket_fields`` (status, category, priority, assignee, linked article), ``final_replies``
-    (the last reply cites exactly the required order and article ids), ``account_actions``
-    (exactly the refunds, resets and extensions policy allows), ``customer_agreed`` (each one
-    agreed first), ``escalations``, ``merges`` and ``other_tickets_untouched``.
+    ``ticket_fields`` (status, category, priority, assignee, linked article, not merged),
+    ``replies`` (exactly one structured reply per target ticket, with the outcome and ids
+    policy calls for), ``account_actions`` (exactly the refunds, resets and extensions policy
+    allows), ``customer_agreed`` (each one agreed first), ``proposals_honoured`` (every
+    proposal accepted and done), ``escalations``, ``merges``, ``other_tickets_untouched``
+    (fields, and no message to their customers; the duplicate only merged) and ``no_leaks``
+    (nothing written discloses another customer's data). It grades ``canonical_state()``.
     """
 
     task_family = "ticket_close"
@@ -62,6 +71,9 @@ class TicketCloseEnv(LLMEnv):
     test_split_sha256 = "9f6c8cc866a4ff78284e1ca7624990920b5ddd5f31ee28a5a7a45aa357ef8a75"
 
     cheats = CHEATS
+    state_equivalences = EQUIVALENCES
+    """The wording of notes to other teams (the only free text the agent writes; checked for
+    other customers' data, not compared)."""
 
     world: HelpdeskWorld
 
@@ -77,9 +89,12 @@ class TicketCloseEnv(LLMEnv):
         prompt = SYSTEM_PROMPT.format(today=task.spec["today"])
         return Scenario(prompt, task.spec["instruction"], (self.world, HelpdeskActions(self.world)))
 
+    def canonical_state(self) -> dict[str, Any]:
+        return canonical_state(self.world)
+
     def verify(self) -> Verdict:
         assert self.task is not None
-        return verify_tickets(self.world, self.task.spec)
+        return verify_tickets(self.canonical_state(), self.task.spec)
 
     def expert_action(self) -> str:
         if self.task is None:

@@ -3,7 +3,7 @@
 It reads the goal (an expert may) but works like a careful agent: for each target ticket it
 reads the ticket, the account and the applicable article, asks the customer what the ticket
 leaves out, merges duplicates, gets the customer's agreement before changing an account, acts
-or escalates, sets the fields, replies citing the required ids, and finally submits. Because
+or escalates, sets the fields, sends the structured reply (outcome and cited ids), and finally submits. Because
 it looks at the state, not at a fixed script, it also finishes an episode another policy began
 (unless that policy already did something irreversible).
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from llmgym.environments.ticket_close.goals import parse_reply
+from llmgym.environments.ticket_close.actions import outcome_conflict
+from llmgym.environments.ticket_close.goals import expected_reply
 from llmgym.environments.ticket_close.verifier import FIELDS, expected_action
 from llmgym.environments.ticket_close.world import HelpdeskWorld
 from llmgym.parsing import format_tool_call
@@ -52,9 +53,7 @@ def _next_for_ticket(
     customer = world.customers[acc]
     for fact in customer.facts:
         if fact.topic not in customer.revealed:
-            return format_tool_call(
-                "ask_customer", ticket_id=tid, question=customer.question_for(fact.topic)
-            )
+            return format_tool_call("ask_customer", ticket_id=tid, about=fact.topic)
     query = article_query(goal, ticket.product)
     if f"search-articles:{query.lower()}" not in world.seen:
         return format_tool_call("search_articles", query=query)
@@ -86,12 +85,11 @@ def _next_for_ticket(
         changes["linked_article"] = goal["article"]
     if changes:
         return format_tool_call("set_ticket_fields", ticket_id=tid, **changes)
-    facts = parse_reply(ticket.replies[-1]) if ticket.replies else None
-    if facts is None or (facts.order_ids, facts.article_ids) != (
-        set(goal["order_ids"]),
-        {goal["article"]},
-    ):
-        return format_tool_call("reply_to_customer", ticket_id=tid, message=_reply(ticket, goal))
+    reply = expected_reply(goal)
+    if not any(r.ticket_id == tid for r in world.replies) and not outcome_conflict(
+        world, ticket, reply["outcome"], tuple(reply["order_ids"])
+    ):  # (a conflict: another policy did what cannot be undone; nothing true to say)
+        return format_tool_call("reply_to_customer", ticket_id=tid, **reply)
     return None
 
 
@@ -104,23 +102,3 @@ def _act(action: list[Any]) -> str:
     return format_tool_call(
         "extend_licence", account_id=action[1], product=action[2], days=action[3]
     )
-
-
-def _reply(ticket: Any, goal: dict[str, Any]) -> str:
-    name = ticket.customer.split()[0]
-    orders = " ".join(f"order {o}" for o in goal["order_ids"])
-    if goal["escalate"]:
-        what = f"I have passed your request{' about ' + orders if orders else ''} to our {goal['escalate']} team, who will follow up with you."
-    elif goal["action"]:
-        kind = goal["action"][0]
-        if kind == "refund":
-            what = f"I have refunded {orders}."
-        elif kind == "reset_password":
-            what = "I have reset your password; a link is on its way to your email on file."
-        else:
-            what = f"I have extended your {goal['action'][2]} licence by {goal['action'][3]} days."
-    elif goal["kind"] == "refund":
-        what = f"Unfortunately {orders} is outside our refund window, so it cannot be refunded."
-    else:
-        what = "There is a workaround for this known issue."
-    return f"Hello {name}, {what} Details are in article {goal['article']}. Best regards, Support"

@@ -1,12 +1,11 @@
-"""What a TicketClose goal means: the priority rule, the categories, and the strict reply parser.
+"""What a TicketClose goal means: the priority rule, the categories, the reply's outcome.
 
 Shared by the generator (to write goals), the verifier (to grade) and the expert (to act).
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from typing import Any
 
 CATEGORY = {
     "password": "account_access",
@@ -18,8 +17,15 @@ LEVELS = ("low", "normal", "high", "urgent")
 SEVERITY_LEVEL = {"low": 0, "normal": 1, "high": 2, "critical": 3}
 SLA_RUSH_HOURS = 4
 
-ORDER_ID = re.compile(r"(?<![A-Za-z0-9-])ORD-\d{5}(?![A-Za-z0-9])")
-ARTICLE_ID = re.compile(r"(?<![A-Za-z0-9-])KB-\d{4}(?![A-Za-z0-9])")
+OUTCOMES = (
+    "refunded",
+    "refund_declined",
+    "password_reset",
+    "licence_extended",
+    "escalated",
+    "workaround",
+)
+"""What a structured reply tells the customer was done (``reply_to_customer``'s ``outcome``)."""
 
 
 def priority_for(severity: str, plan: str, sla_hours_left: int) -> str:
@@ -30,16 +36,18 @@ def priority_for(severity: str, plan: str, sla_hours_left: int) -> str:
     return LEVELS[min(level, len(LEVELS) - 1)]
 
 
-@dataclass(frozen=True)
-class ReplyFacts:
-    """The canonical ids a reply mentions, parsed strictly (exact tokens, nothing inferred)."""
-
-    order_ids: frozenset[str]
-    article_ids: frozenset[str]
-
-
-def parse_reply(text: str) -> ReplyFacts:
-    return ReplyFacts(
-        order_ids=frozenset(ORDER_ID.findall(text)),
-        article_ids=frozenset(ARTICLE_ID.findall(text)),
-    )
+def expected_reply(goal: dict[str, Any]) -> dict[str, Any]:
+    """The one reply a target ticket's customer must receive: outcome and the ids it cites."""
+    if goal["escalate"]:
+        outcome = "escalated"
+    elif goal["action"]:
+        outcome = {
+            "refund": "refunded",
+            "reset_password": "password_reset",
+            "extend_licence": "licence_extended",
+        }[goal["action"][0]]
+    elif goal["kind"] == "refund":
+        outcome = "refund_declined"
+    else:
+        outcome = "workaround"
+    return {"outcome": outcome, "order_ids": list(goal["order_ids"]), "article_id": goal["article"]}

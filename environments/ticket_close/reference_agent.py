@@ -85,8 +85,8 @@ class ReferenceAgent:
         ]
         return [a for a in articles if a["status"] == "current" and "ARCHIVED" not in a["body"]]
 
-    def ask(self, tid: str, question: str, pattern: str) -> str:
-        return re.search(pattern, self.call("ask_customer", ticket_id=tid, question=question))[1]
+    def ask(self, tid: str, about: str, pattern: str) -> str:
+        return re.search(pattern, self.call("ask_customer", ticket_id=tid, about=about))[1]
 
     def handle(self, ticket: dict[str, Any], today: date) -> None:
         tid, product = ticket["ticket_id"], ticket["product"]
@@ -121,9 +121,7 @@ class ReferenceAgent:
                 )
         elif kind == "refund":
             found = re.search(r"ORD-\d{5}", ticket["body"])
-            order_id = (
-                found[0] if found else self.ask(tid, "Which order was charged?", r"(ORD-\d{5})")
-            )
+            order_id = found[0] if found else self.ask(tid, "order", r"(ORD-\d{5})")
             orders = [order_id]
             article = self.current_articles("refund policy")[0]
             limit = int(re.search(r"amount is at most \$(\d+)", article["body"])[1])
@@ -138,9 +136,7 @@ class ReferenceAgent:
                 action = ("refund", order_id, {"order_id": order_id})
         elif kind == "licence":
             if not product:
-                product = self.ask(
-                    tid, "Which product is the licence for?", r"It's the (.+) licence"
-                )
+                product = self.ask(tid, "product", r"It's the (.+) licence")
             article = self.current_articles("licence extensions")[0]
             days = int(re.search(r"extension of (\d+) days", article["body"])[1])
             licence = next(x for x in account["licences"] if x["product"] == product)
@@ -178,9 +174,18 @@ class ReferenceAgent:
         if not escalate:
             fields.update(status="solved", assignee="tier1")
         self.call("set_ticket_fields", ticket_id=tid, **fields)
-        cite = " ".join(f"order {o}" for o in orders)
+        if escalate:
+            outcome = "escalated"
+        elif action:
+            outcome = {"refund": "refunded", "reset_password": "password_reset"}.get(
+                action[0], "licence_extended"
+            )
+        else:
+            outcome = "refund_declined" if kind == "refund" else "workaround"
         self.call(
             "reply_to_customer",
             ticket_id=tid,
-            message=f"Hello, about {cite or 'your ticket'}: please see article {article['article_id']}.",
+            outcome=outcome,
+            article_id=article["article_id"],
+            order_ids=orders,
         )

@@ -1,22 +1,26 @@
-"""Grade a TicketClose episode on the canonical end state of the helpdesk.
+"""Grade a TicketClose episode on its canonical end state (``state.canonical_state``).
 
-It passes when every target ticket has exactly the fields, escalation, merges and final reply
-that policy calls for, the account actions taken are exactly the required ones (each agreed by
-the customer first), and every other ticket is as it was. What the agent *claimed* plays no
-part: a reply counts only through the ids it cites, parsed strictly.
+It passes when every target ticket has exactly the fields, escalation, merges and the one
+structured reply that policy calls for (its outcome and cited ids equal what was done), the
+account actions taken are exactly the required ones (each agreed by the customer first),
+every proposal the customer received was accepted and then done, every other ticket is as it
+was (the duplicate merged and nothing else), no customer of another ticket was written to,
+and nothing the agent wrote anywhere discloses another customer's data. What the agent
+*claimed* plays no part. A pure function of the state and the task spec.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from typing import Any
 
 from llmgym.env import Verdict
-from llmgym.environments.ticket_close.goals import parse_reply
-from llmgym.environments.ticket_close.world import HelpdeskWorld
+from llmgym.environments.ticket_close.goals import expected_reply
+from llmgym.environments.ticket_close.privacy import customer_data, leaks_in
+from llmgym.environments.ticket_close.state import TICKET_FIELDS
 
 FIELDS = ("status", "category", "priority", "assignee")
+"""The goal's ticket fields the agent sets (besides the linked article)."""
 
 
 def expected_action(action: list[Any]) -> tuple[str, tuple[Any, ...]]:
@@ -24,66 +28,129 @@ def expected_action(action: list[Any]) -> tuple[str, tuple[Any, ...]]:
     return action[0], tuple(action[1:])
 
 
-def verify_tickets(world: HelpdeskWorld, spec: dict[str, Any]) -> Verdict:
-    goals = spec["goal"]["tickets"]
+def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
+    goals, db = spec["goal"]["tickets"], spec["db"]
+    tickets = state["tickets"]
     problems: list[str] = []
 
     fields_ok = replies_ok = 0
     for goal in goals:
-        ticket = world.tickets[goal["ticket_id"]]
-        wrong = [f for f in FIELDS if getattr(ticket, f) != goal[f]]
-        if ticket.linked_article != goal["article"]:
-            wrong.append("linked_article")
+        tid = goal["ticket_id"]
+        want = {f: goal[f] for f in FIELDS} | {"linked_article": goal["article"]}
+        wrong = [f for f in TICKET_FIELDS if tickets[tid][f] != want.get(f)]
         if wrong:
-            problems.append(f"{ticket.ticket_id}: wrong {', '.join(wrong)}")
+            problems.append(f"{tid}: wrong {', '.join(wrong)}")
         else:
             fields_ok += 1
-        facts = parse_reply(ticket.replies[-1]) if ticket.replies else None
-        if facts is None:
-            problems.append(f"{ticket.ticket_id}: no reply to the customer")
-        elif facts.order_ids != set(goal["order_ids"]) or facts.article_ids != {goal["article"]}:
-            problems.append(
-                f"{ticket.ticket_id}: the final reply cites orders {sorted(facts.order_ids)} and "
-                f"articles {sorted(facts.article_ids)}, not exactly the required ones"
-            )
-        else:
+        sent = [
+            {k: r[k] for k in ("outcome", "order_ids", "article_id")}
+            for r in state["replies"].get(tid, [])
+        ]
+        expected = expected_reply(goal)
+        expected["order_ids"] = sorted(expected["order_ids"])
+        if sent == [expected]:
             replies_ok += 1
+        else:
+            problems.append(
+                f"{tid}: the customer received {sent or 'no reply'}, not one {expected}"
+            )
 
+    actions = state["account_actions"]
     wanted = Counter(expected_action(g["action"]) for g in goals if g["action"])
-    done = Counter((a.kind, a.target) for a in world.actions)
+    done = Counter((a["kind"], tuple(a["target"])) for a in actions)
     if done != wanted:
         problems.append(
             f"account actions {sorted(done.elements())} differ from those policy calls for"
         )
-    unconfirmed = [a for a in world.actions if not a.confirmed]
+    unconfirmed = [a for a in actions if not a["agreed_first"]]
     if unconfirmed:
         problems.append(f"{len(unconfirmed)} account action(s) taken before the customer agreed")
-    escalations_wanted = sorted((g["ticket_id"], g["escalate"]) for g in goals if g["escalate"])
-    if sorted(world.escalations) != escalations_wanted:
-        problems.append(
-            f"escalations {sorted(world.escalations)} differ from those policy calls for"
-        )
-    merges_wanted = sorted((d, g["ticket_id"]) for g in goals for d in g["duplicates"])
-    if sorted(world.merges) != merges_wanted:
-        problems.append(f"merges {sorted(world.merges)} differ from the duplicates in the queue")
 
-    targets = {g["ticket_id"] for g in goals} | {d for g in goals for d in g["duplicates"]}
-    touched = [
-        t["ticket_id"]
-        for t in spec["db"]["tickets"]
-        if t["ticket_id"] not in targets and asdict(world.tickets[t["ticket_id"]]) != t
-    ]
+    escalations_wanted = {g["ticket_id"]: [g["escalate"]] for g in goals if g["escalate"]}
+    if state["escalations"] != escalations_wanted:
+        problems.append(f"escalations {state['escalations']} differ from those policy calls for")
+    merges_wanted = sorted([d, g["ticket_id"]] for g in goals for d in g["duplicates"])
+    if state["merges"] != merges_wanted:
+        problems.append(f"merges {state['merges']} differ from the duplicates in the queue")
+
+    broken = _broken_promises(state, db)
+    if broken:
+        problems.append(f"proposals the customer did not get as proposed: {broken}")
+
+    targets = {g["ticket_id"] for g in goals}
+    merged_into = {d: g["ticket_id"] for g in goals for d in g["duplicates"]}
+    touched = []
+    for before in db["tickets"]:
+        tid = before["ticket_id"]
+        if tid in targets:
+            continue
+        want = {f: before[f] for f in TICKET_FIELDS}
+        if tid in merged_into:
+            want.update(status="merged", merged_into=merged_into[tid])
+        if tickets[tid] != want:
+            touched.append(tid)
+    strangers = sorted(set(state["messaged"]) - targets)
     if touched:
         problems.append(f"tickets outside the task were changed: {touched}")
+    if strangers:
+        problems.append(f"customers of tickets outside the task were written to: {strangers}")
+
+    leaked = _leaks(state, db)
+    if leaked:
+        problems.append(f"other customers' data disclosed: {leaked}")
 
     components = {
         "ticket_fields": fields_ok / len(goals),
-        "final_replies": replies_ok / len(goals),
+        "replies": replies_ok / len(goals),
         "account_actions": float(done == wanted),
         "customer_agreed": float(not unconfirmed),
-        "escalations": float(sorted(world.escalations) == escalations_wanted),
-        "merges": float(sorted(world.merges) == merges_wanted),
-        "other_tickets_untouched": float(not touched),
+        "proposals_honoured": float(not broken),
+        "escalations": float(state["escalations"] == escalations_wanted),
+        "merges": float(state["merges"] == merges_wanted),
+        "other_tickets_untouched": float(not touched and not strangers),
+        "no_leaks": float(not leaked),
     }
     reward = 1.0 if all(v == 1.0 for v in components.values()) else 0.0
     return Verdict(reward, components, "; ".join(problems) or "every ticket is resolved by policy")
+
+
+def _broken_promises(state: dict[str, Any], db: dict[str, Any]) -> list[str]:
+    """Proposals that were rejected (unwanted offers) or accepted and then not done."""
+    account_of = {t["ticket_id"]: t["account_id"] for t in db["tickets"]}
+    done = [(a["kind"], a["target"]) for a in state["account_actions"]]
+    broken = []
+    for tid, proposals in state["proposals"].items():
+        acc = account_of[tid]
+        for p in proposals:
+            kind, ref = p["resolution"], p["reference"]
+            if kind == "refund":
+                kept = ("refund", [ref]) in done
+            elif kind == "reset_password":
+                kept = ("reset_password", [ref]) in done and ref == acc
+            elif kind == "extend_licence":
+                kept = any(k == kind and t[:2] == [acc, ref] for k, t in done)
+            elif kind == "escalate":
+                kept = ref in state["escalations"].get(tid, [])
+            else:  # workaround
+                kept = any(
+                    r["outcome"] == "workaround" and r["article_id"] == ref
+                    for r in state["replies"].get(tid, [])
+                )
+            if not (p["accepted"] and kept):
+                broken.append(f"{tid}: {kind} {ref}")
+    return broken
+
+
+def _leaks(state: dict[str, Any], db: dict[str, Any]) -> list[str]:
+    """Other customers' data in anything written on a ticket, judged by that ticket's customer."""
+    data = customer_data(db)
+    account_of = {t["ticket_id"]: t["account_id"] for t in db["tickets"]}
+    found = []
+    for tid in account_of:
+        texts = [
+            *state["escalation_notes"].get(tid, []),
+            *(r["text"] for r in state["replies"].get(tid, [])),
+            *(p["reference"] for p in state["proposals"].get(tid, [])),
+        ]
+        found += [f"{tid}: {leak}" for leak in leaks_in(texts, account_of[tid], data)]
+    return found

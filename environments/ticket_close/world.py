@@ -1,8 +1,10 @@
 """The helpdesk's state and its read-only tools: the ticket queue, the knowledge base, accounts.
 
 The world is built from a task spec (plain JSON); the tools that change it live in
-``actions.py``. Besides the state, the world remembers what the agent looked at (the expert
-uses that to decide its next step; the verifier ignores it).
+``actions.py``. Every message the agent sends is recorded as a typed record (questions and
+proposals to customers, structured replies, notes to teams) and ``state.py`` puts them all in
+the canonical end state the verifier grades. Besides the state, the world remembers what the
+agent looked at (the expert uses that to decide its next step; the verifier ignores it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,12 @@ from llmgym.tools import ToolError, tool
 from llmgym.users import Fact, ScriptedUser
 
 QueueStatus = Literal["open", "pending", "escalated", "solved", "merged", "all"]
+QuestionTopic = Literal["order", "product"]
+QUESTIONS = {
+    "order": "Could you give me the id of the order your ticket is about?",
+    "product": "Could you tell me the name of the product your ticket is about?",
+}
+"""The questions a customer can be asked (rendered from ``ask_customer``'s ``about``)."""
 Resolution = Literal["refund", "reset_password", "extend_licence", "escalate", "workaround"]
 STOPWORDS = frozenset({"the", "and", "for", "with", "how", "what", "from", "about", "can"})
 
@@ -61,6 +69,36 @@ class ActionRecord:
     confirmed: bool
 
 
+@dataclass(frozen=True)
+class SentMessage:
+    """Something the agent sent: a question to a customer, or a note to another team."""
+
+    ticket_id: str
+    kind: str  # "question" (text: its topic) | "escalation_note"
+    text: str
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A resolution proposed to the customer behind a ticket, and whether they accepted it."""
+
+    ticket_id: str
+    resolution: str
+    reference: str
+    accepted: bool
+
+
+@dataclass(frozen=True)
+class CustomerReply:
+    """A structured reply: what the customer is told was done; ``text`` is rendered from it."""
+
+    ticket_id: str
+    outcome: str
+    order_ids: tuple[str, ...]
+    article_id: str
+    text: str
+
+
 @dataclass
 class HelpdeskWorld:
     """Tickets, articles and accounts, plus the scripted customers behind the tickets."""
@@ -75,6 +113,9 @@ class HelpdeskWorld:
     actions: list[ActionRecord] = field(default_factory=list)
     escalations: list[tuple[str, str]] = field(default_factory=list)
     merges: list[tuple[str, str]] = field(default_factory=list)
+    messages: list[SentMessage] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    replies: list[CustomerReply] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     """Ticket, article and account ids the agent has read, and searches it ran."""
 
@@ -212,19 +253,23 @@ class HelpdeskWorld:
 
     # --- talking to the customer ------------------------------------------------------------
     @tool
-    def ask_customer(self, ticket_id: str, question: str) -> str:
-        """Ask the customer behind a ticket a clarifying question; they answer what they know.
+    def ask_customer(self, ticket_id: str, about: QuestionTopic) -> str:
+        """Ask the customer behind a ticket what it leaves out; they answer what they know.
 
         Args:
             ticket_id: the ticket whose customer you ask.
-            question: the question, in plain words.
+            about: "order" (which order the ticket is about) or "product" (which product).
         """
         ticket = self.ticket(ticket_id)
+        question = QUESTIONS[about]
+        self.messages.append(SentMessage(ticket.ticket_id, "question", about))
         return self.customers[ticket.account_id].answer(question)
 
     @tool
     def propose_resolution(self, ticket_id: str, resolution: Resolution, reference: str) -> str:
         """Propose a resolution to the customer behind a ticket; they accept or reject it.
+
+        A proposal is a promise: propose only what policy lets you do, and do what was accepted.
 
         Args:
             ticket_id: the ticket the proposal is about.
@@ -234,9 +279,11 @@ class HelpdeskWorld:
                 the article id (workaround).
         """
         ticket = self.ticket(ticket_id)
-        name = ticket.customer.split()[0]
-        if [resolution, reference.strip()] in self.accepts.get(ticket.ticket_id, []):
-            self.confirmed.add((ticket.account_id, resolution, reference.strip()))
+        name, reference = ticket.customer.split()[0], reference.strip()
+        accepted = [resolution, reference] in self.accepts.get(ticket.ticket_id, [])
+        self.proposals.append(Proposal(ticket.ticket_id, resolution, reference, accepted))
+        if accepted:
+            self.confirmed.add((ticket.account_id, resolution, reference))
             return f"{name}: Yes, that works for me. Please go ahead."
         return f"{name}: No, that is not what I asked for in {ticket.ticket_id}."
 

@@ -166,9 +166,9 @@ def test_components_say_what_went_wrong(env: TicketCloseEnv) -> None:
     assert parts["reward_components"]["ticket_fields"] == 1.0
     parts = run_cheat(env, "refund everything, then the expert's work", task_id)["info"]
     assert parts["reward_components"]["account_actions"] == 0.0
-    parts = run_cheat(env, "the expert's work, then paste every article id", task_id)["info"]
-    assert parts["reward_components"]["final_replies"] == 0.0
-    assert "not exactly the required ones" in parts["verdict"]
+    parts = run_cheat(env, "the expert's work, then replies citing other articles", task_id)["info"]
+    assert parts["reward_components"]["replies"] == 0.0
+    assert "the customer received" in parts["verdict"]
 
 
 # --- the scripted customer ----------------------------------------------------------------
@@ -188,9 +188,9 @@ def test_customer_answers_from_hidden_profile_and_judges_proposals(env: TicketCl
     tid, order = goal["ticket_id"], goal["order_ids"][0]
     env.reset(seed=0, options={"task_id": task.task_id})
     assert order not in env.world.tickets[tid].body  # the ticket leaves the order out
-    obs = env.step(call("ask_customer", ticket_id=tid, question="What is the weather?"))[0]
+    obs = env.step(call("ask_customer", ticket_id=tid, about="product"))[0]
     assert order not in obs[0]["content"] and "I can tell you about" in obs[0]["content"]
-    obs = env.step(call("ask_customer", ticket_id=tid, question="Which order was charged?"))[0]
+    obs = env.step(call("ask_customer", ticket_id=tid, about="order"))[0]
     assert order in obs[0]["content"]
     other = next(
         o["order_id"]
@@ -259,3 +259,106 @@ def test_invalid_actions_do_not_crash_and_do_not_block_the_expert() -> None:
             break
     assert reward == 1.0, info.get("verdict")
     env.close()
+
+
+# --- what the customer receives, leaks, the canonical state ------------------------------------
+def _play_expert_until(env: TicketCloseEnv, stop: str) -> None:
+    """Step the expert until its next action would call ``stop`` (or submit)."""
+    while f'"{stop}"' not in (action := env.expert_action()) and '"submit"' not in action:
+        env.step(action)
+
+
+def test_the_reply_is_rendered_from_its_fields_and_checked_against_the_world(
+    env: TicketCloseEnv,
+) -> None:
+    task = _first_test_task(env, "refund", None, "easy")
+    goal = task.spec["goal"]["tickets"][0]
+    tid, order = goal["ticket_id"], goal["order_ids"][0]
+    env.reset(seed=0, options={"task_id": task.task_id})
+    _play_expert_until(env, "reply_to_customer")
+    obs = env.step(call("reply_to_customer", ticket_id=tid, message="We declined it."))[0]
+    assert "unexpected argument 'message'" in obs[0]["content"]
+    for wrong in (
+        {"outcome": "refund_declined", "order_ids": [order]},  # it was refunded
+        {"outcome": "escalated", "order_ids": [order]},  # it was not escalated
+    ):
+        obs = env.step(
+            call("reply_to_customer", ticket_id=tid, article_id=goal["article"], **wrong)
+        )[0]
+        assert obs[0]["content"].startswith("Error")
+    foreign = next(
+        o["order_id"]
+        for a in task.spec["db"]["accounts"]
+        if a["account_id"] != goal["account_id"]
+        for o in a["orders"]
+    )
+    obs = env.step(
+        call(
+            "reply_to_customer",
+            ticket_id=tid,
+            outcome="refunded",
+            article_id=goal["article"],
+            order_ids=[order, foreign],
+        )
+    )[0]
+    assert (
+        obs[0]["content"].startswith("Error")
+        and "cite only this customer's orders" in obs[0]["content"]
+    )
+    assert env.world.replies == []
+    obs, reward, *_ = env.step(env.expert_action())
+    assert f"we have refunded order {order}" in obs[0]["content"]
+    *_, reward, terminated, _, info = env.step(env.expert_action())
+    assert terminated and reward == 1.0, info["verdict"]
+
+
+def test_a_leak_in_a_note_to_another_team_earns_nothing(env: TicketCloseEnv) -> None:
+    task = next(
+        t for t in env.split_tasks("test") if any(g["escalate"] for g in t.spec["goal"]["tickets"])
+    )
+    goal = next(g for g in task.spec["goal"]["tickets"] if g["escalate"])
+    other = next(a for a in task.spec["db"]["accounts"] if a["account_id"] != goal["account_id"])
+    env.reset(seed=0, options={"task_id": task.task_id})
+    _play_expert_until(env, "escalate_ticket")
+    note = f"Same as {other['name'].upper()}'s case, order {other['orders'][0]['order_id'][4:]}"
+    env.step(call("escalate_ticket", ticket_id=goal["ticket_id"], team=goal["escalate"], note=note))
+    while True:
+        *_, reward, terminated, truncated, info = env.step(env.expert_action())
+        if terminated or truncated:
+            break
+    assert reward == 0.0 and info["reward_components"]["no_leaks"] == 0.0
+    assert set(k for k, v in info["reward_components"].items() if v < 1.0) == {"no_leaks"}
+
+
+def test_leak_detection_matches_data_not_look_alikes() -> None:
+    from llmgym.environments.ticket_close.privacy import leaks
+
+    data = {"ACC-1": ["ACC-2026", "Dana Reyes", "dana.reyes@quill.dev", "ORD-12345"]}
+    assert leaks("order #12345, please", "ACC-9", data) == ["ORD-12345"]
+    assert leaks("DANA   REYES asked", "ACC-9", data) == ["Dana Reyes"]
+    assert "dana.reyes@quill.dev" in leaks("mail Dana.Reyes@Quill.dev", "ACC-9", data)
+    assert leaks("on 2026-11-20, see KB-12345 and TCK-2026", "ACC-9", data) == []
+    assert leaks("order ORD-12345", "ACC-1", data) == []  # the customer's own data
+
+
+def test_canonical_state_does_not_depend_on_the_order_of_independent_steps(
+    env: TicketCloseEnv,
+) -> None:
+    task = next(t for t in env.split_tasks("test") if t.difficulty == "hard")
+    env.reset(seed=0, options={"task_id": task.task_id})
+    actions = []
+    while '"submit"' not in (action := env.expert_action()):
+        actions.append(action)
+        env.step(action)
+    expert_state = env.canonical_state()
+    merge = next(i for i, a in enumerate(actions) if '"merge_tickets"' in a)
+    reordered = actions[:merge] + actions[merge + 1 : -1] + [actions[merge], actions[-1]]
+    reordered = [a for a in reordered if '"ask_customer"' not in a] + [
+        a for a in actions if '"ask_customer"' in a
+    ] * 2  # asked late, and twice
+    env.reset(seed=0, options={"task_id": task.task_id})
+    for action in reordered:
+        env.step(action)
+    assert env.canonical_state() == expert_state
+    *_, reward, _, _, info = env.step(call("submit"))
+    assert reward == 1.0, info["verdict"]

@@ -1,0 +1,98 @@
+"""TicketClose's canonical end state: everything the agent could change, as plain JSON.
+
+The verifier grades this state and ``llmgym check``'s fuzzer diffs it between episodes:
+
+* ``tickets/<id>``: every ticket's changeable fields (status, category, priority, assignee,
+  linked article, merged into);
+* ``replies/<ticket>``: the structured replies sent on it, in order (outcome, cited ids, and
+  the text rendered from them);
+* ``proposals/<ticket>``: the distinct proposals made to its customer and their answers;
+* ``messaged``: the tickets whose customer received anything (question, proposal, reply);
+* ``questions/<ticket>``: the topics its customer was asked about (asking twice is the same);
+* ``escalation_notes/<ticket>``: the notes to other teams, the only free text the agent writes;
+* ``escalations/<ticket>`` (teams, in order), ``merges`` (sorted);
+* ``account_actions`` (sorted, each with whether the customer had agreed first) and
+  ``accounts/<id>``: password resets, licences, refunded orders.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from llmgym.environments.ticket_close.world import HelpdeskWorld
+
+TICKET_FIELDS = ("status", "category", "priority", "assignee", "linked_article", "merged_into")
+
+EQUIVALENCES = (
+    # the wording of a note to another team: free text that two correct agents word
+    # differently (the verifier checks it for other customers' data; which tickets were
+    # escalated to which team is in ``escalations``)
+    "escalation_notes/*",
+)
+"""``state_equivalences`` of TicketClose-v0."""
+
+
+def canonical_state(world: HelpdeskWorld) -> dict[str, Any]:
+    """The helpdesk's end state (see the module docstring)."""
+    questions: dict[str, set[str]] = defaultdict(set)
+    notes: dict[str, list[str]] = defaultdict(list)
+    for message in world.messages:
+        if message.kind == "question":
+            questions[message.ticket_id].add(message.text)
+        else:
+            notes[message.ticket_id].append(message.text)
+    replies: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for reply in world.replies:
+        replies[reply.ticket_id].append(
+            {
+                "outcome": reply.outcome,
+                "order_ids": sorted(reply.order_ids),
+                "article_id": reply.article_id,
+                "text": reply.text,
+            }
+        )
+    proposals: dict[str, set[tuple[str, str, bool]]] = defaultdict(set)
+    for p in world.proposals:
+        proposals[p.ticket_id].add((p.resolution, p.reference, p.accepted))
+    escalations: dict[str, list[str]] = defaultdict(list)
+    for ticket_id, team in world.escalations:
+        escalations[ticket_id].append(team)
+    messaged = {m.ticket_id for m in world.messages if m.kind == "question"}
+    messaged |= set(proposals) | set(replies)
+    return {
+        "tickets": {
+            tid: {f: getattr(t, f) for f in TICKET_FIELDS} for tid, t in world.tickets.items()
+        },
+        "replies": dict(replies),
+        "proposals": {
+            tid: [
+                {"resolution": r, "reference": ref, "accepted": ok}
+                for r, ref, ok in sorted(entries)
+            ]
+            for tid, entries in proposals.items()
+        },
+        "messaged": sorted(messaged),
+        "questions": {tid: sorted(topics) for tid, topics in questions.items()},
+        "escalation_notes": dict(notes),
+        "escalations": dict(escalations),
+        "merges": sorted([list(m) for m in world.merges]),
+        "account_actions": sorted(
+            (
+                {"kind": a.kind, "target": list(a.target), "agreed_first": a.confirmed}
+                for a in world.actions
+            ),
+            key=lambda a: (a["kind"], str(a["target"]), a["agreed_first"]),
+        ),
+        "accounts": {
+            acc: {
+                "password_resets": a["password_resets"],
+                "licences": {
+                    x["product"]: {"expires": x["expires"], "extensions_used": x["extensions_used"]}
+                    for x in a["licences"]
+                },
+                "refunded_orders": sorted(o["order_id"] for o in a["orders"] if o["refunded"]),
+            }
+            for acc, a in world.accounts.items()
+        },
+    }
