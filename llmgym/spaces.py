@@ -82,10 +82,11 @@ class ChatMessages(Space[list[dict[str, Any]]]):
         return f"ChatMessages(max_messages={self.max_messages}, max_chars={self.max_chars})"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ChatMessages) and (self.max_messages, self.max_chars) == (
-            other.max_messages,
-            other.max_chars,
-        )
+        return isinstance(other, ChatMessages) and (
+            self.max_messages,
+            self.max_chars,
+            self.shared_memory_bytes,
+        ) == (other.max_messages, other.max_chars, other.shared_memory_bytes)
 
 
 class AssistantAction(Space[Any]):

@@ -166,7 +166,8 @@ def format_result(result: Any) -> str:
 
     JSON when the value is JSON data (non-JSON leaves through ``str``); a value JSON cannot
     write (a cycle, nesting past the recursion limit, an int over 4,300 digits, a failing
-    ``__str__``) becomes a short note naming its type rather than an exception in ``step``.
+    ``__str__``) becomes a short note naming its type rather than an exception in ``step``
+    (the agent's arguments can reach a tool's result).
     """
     if isinstance(result, str):
         return result
@@ -174,7 +175,7 @@ def format_result(result: Any) -> str:
         if isinstance(result, BaseModel):
             return result.model_dump_json()
         return json.dumps(result, default=str, ensure_ascii=False)
-    except (ValueError, TypeError, RecursionError, OverflowError) as exc:
+    except Exception as exc:  # ValueError, RecursionError, a failing __str__: never into step
         return f"[the tool returned a {type(result).__name__} that cannot be shown: {exc!s:.200}]"
 
 

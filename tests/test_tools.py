@@ -1,11 +1,13 @@
 """@tool schemas from signatures and docstrings, and strict argument validation."""
 
+import copy
+import pickle
 from typing import Literal
 
 import pytest
 
 from llmgym.messages import ToolCall
-from llmgym.tools import ToolArgumentError, Toolset, parse_docstring, tool
+from llmgym.tools import ToolArgumentError, Toolset, parse_docstring, tool, tool_spec
 
 
 class Shop:
@@ -116,3 +118,23 @@ def test_parse_docstring_sections():
     )
     assert summary == "Do it. More words."
     assert params == {"a": "first.", "b": "second."}
+
+
+def test_specs_and_toolsets_pickle_and_deepcopy():
+    # the argument models come from pydantic.create_model and are not importable by name:
+    # a spec pickles as "the spec of this function", so pickling a toolset works
+    spec = tool_spec(Shop.buy)
+    assert pickle.loads(pickle.dumps(spec)) is spec
+    assert copy.deepcopy(spec) is spec
+    shop = Shop()
+    toolset = pickle.loads(pickle.dumps(Toolset.from_objects(shop)))
+    assert toolset.invoke(ToolCall(name="buy", arguments={"item": "hat"})) == {"ok": True}
+    assert shop.bought == []  # the unpickled toolset is bound to its own copy of the shop
+
+
+def test_bad_argument_messages_never_raise_on_huge_values():
+    toolset = Toolset.from_objects(Shop())
+    with pytest.raises(ToolArgumentError, match="quantity"):
+        toolset.validate(ToolCall(name="buy", arguments={"item": "x", "quantity": "9" * 5000}))
+    with pytest.raises(ToolArgumentError, match="item"):
+        toolset.validate(ToolCall(name="buy", arguments={"item": 10**5000}))
