@@ -78,8 +78,7 @@ def _old_env(family: str, class_name: str, tmp_path: Path) -> str:
             return json.loads(json.dumps(_plain(self.world), default=str))
 
     env_id = f"prefix_test/{class_name}-v0"
-    setattr(module, "WholeWorldState", WholeWorldState)
-    gym.register(id=env_id, entry_point=f"{package}.env:WholeWorldState")
+    gym.register(id=env_id, entry_point=WholeWorldState)
     return env_id
 
 
