@@ -117,7 +117,8 @@ async def run_probes(
         (judge / "probes.json").write_text(json.dumps(spec))
         sandbox.adopt(work)
         argv = [sys.executable, "-I", f"{JUDGE_DIR}/harness.py"]
-        result = await sandbox.arun(argv, work, limits=JUDGE_LIMITS)
+        # LANGUAGE=C: gettext (argparse's messages) stops looking for catalogs at once
+        result = await sandbox.arun(argv, work, env={"LANGUAGE": "C"}, limits=JUDGE_LIMITS)
         return ProbeRun(
             read_results(judge / "results.jsonl"),
             result.exit_code,

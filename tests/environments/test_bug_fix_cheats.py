@@ -70,12 +70,15 @@ def test_honest_fix_survives_planted_junk(env, junk):
     assert reward == 1.0, info
 
 
-def test_patched_pytest_is_caught_by_the_canary(env):
+def test_patched_pytest_changes_nothing(env):
+    """pytest no longer decides: patching it neither pays a bug nor costs a fix its reward."""
     env.reset(seed=0, options={"task_id": TASK})
     reward, info = play(env, PLANTS["pytest patched at import"](env), fix=True)
-    assert reward == 0.0
-    assert info["reward_components"]["canary_ok"] == 0.0
-    assert "canary" in info["verdict"]
+    assert reward == 1.0, info
+    env.reset(seed=0, options={"task_id": TASK})
+    reward, info = play(env, PLANTS["pytest patched at import"](env), fix=False)
+    assert reward == 0.0, info
+    assert "probes disagree" in info["verdict"]
 
 
 async def naive_verdict(env: BugFixEnv) -> bool:

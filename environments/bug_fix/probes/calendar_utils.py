@@ -45,6 +45,9 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
         end = rng.choice([start + dt.timedelta(days=rng.randint(-4000, 4000)), a_date(rng, 1900, 2100)])
         pairs.append((start, end))
     pairs += [(d, d) for d in (dt.date(2024, 1, 31), dt.date(2023, 12, 1))]
+    for _ in range(60):  # same month, either day first
+        d = a_date(rng, 1900, 2100)
+        pairs.append((d, d.replace(day=rng.randint(1, 28))))
     probes.calls(M + "months_between", pairs)
 
     holidays = [set(), {dt.date(2024, 6, 5)}, {dt.date(2024, 6, 7), dt.date(2024, 6, 10)}]

@@ -37,6 +37,7 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     probes.calls(C + "split_csv_line", [(line, d) for line in lines[:80] for d in (";", "\t")])
     fields_lists = [["a", "b,c", 'say "hi"', " x"], ["plain", "with,comma", '"quoted"', "", " pad "], [], [""]]
     fields_lists += [[text(rng, FIELD_PIECES, 0, 5) for _ in range(rng.randint(1, 5))] for _ in range(150)]
+    probes.calls(C + "join_csv_line", [(f,) for f in fields_lists[:60]])
     for delimiter in (",", ";"):
         probes.calls(C + "join_csv_line", [(f, delimiter) for f in fields_lists])
         for fields in fields_lists:

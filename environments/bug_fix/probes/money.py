@@ -53,6 +53,7 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
 
     ratios = [[70, 30], [1, 1, 1], [], [1, -1], [0, 0], [1, 2], [0, 1], [3], [1, 0, 2]]
     ratios += [[rng.randint(0, 9) for _ in range(rng.randint(1, 6))] for _ in range(100)]
+    ratios += [[rng.randint(-3, 9) for _ in range(rng.randint(1, 4))] for _ in range(30)]
     for r in ratios:
         total = money(rng.choice(amounts[:30] + [1000, 5, 100]), rng.choice(CURRENCIES[:2]))
         probes.add(S + "allocate", step(call(S + "allocate", total, r)))
@@ -63,5 +64,7 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     probes.calls(S + "tip", [(money(rng.choice(amounts)), rng.choice([0, 10, 15, 18, 20, 22.5])) for _ in range(40)])
     bills = [[1000, 2000], [], [1234]] + [[rng.randint(0, 10**5) for _ in range(rng.randint(0, 5))] for _ in range(60)]
     for items in bills:
+        probes.add(S + "bill_total", step(call(S + "bill_total", [money(c) for c in items])))
+        probes.add(S + "bill_total", step(call(S + "bill_total", [money(c) for c in items], 10)))
         for tax, tip in [(10, 20), (0, 0), (rng.choice([0, 5, 7.5, 20]), rng.choice([0, 10, 15, 18]))]:
             probes.add(S + "bill_total", step(call(S + "bill_total", [money(c) for c in items], tax_rate=tax, tip_rate=tip)))

@@ -33,6 +33,10 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     slugs += [" ".join(rng.choice(TITLE_WORDS) for _ in range(rng.randint(0, 7))) for _ in range(150)]
     probes.calls(S + "slugify", [(t,) for t in slugs])
     probes.calls(S + "slugify", [("alpha beta gamma", "-", n) for n in range(0, 18)])
+    long_titles = [" ".join(rng.choice(TITLE_WORDS[:9] + ["abc", "defgh"]) for _ in range(rng.randint(8, 14))) for _ in range(60)]
+    long_titles += ["a" * n for n in (49, 50, 51, 52)] + ["word " * n for n in (9, 10, 11)]
+    probes.calls(S + "slugify", [(t,) for t in long_titles])
+    probes.calls(S + "slugify", [(t, "_") for t in long_titles[:30]])
     probes.calls(S + "slugify", [("abcdefghij", "-", 5), ("alpha beta", "-", 10)])
     probes.calls(S + "slugify", [
         (t, rng.choice(["-", "_", "."]), rng.randint(1, 30)) for t in slugs
@@ -48,6 +52,9 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     prose += [" ".join(rng.choice(PROSE) for _ in range(rng.randint(0, 14))) for _ in range(120)]
     probes.calls(W + "wrap", [(t, w) for t in prose for w in (rng.randint(-1, 16),)])
     probes.calls(W + "wrap", [("the quick brown fox jumps over", 10), ("aaaa bbbbb", 10), ("x", 0), ("abc def", 70)])
+    long_prose = [" ".join(rng.choice(PROSE) for _ in range(rng.randint(10, 60))) for _ in range(40)]
+    long_prose += ["x" * 69 + " y", "x" * 70 + " y", "x" * 68 + " yy", "a " * 36]
+    probes.calls(W + "wrap", [(t,) for t in long_prose])
     probes.calls(W + "truncate", [("hello", 5), ("hello world", 2), ("hello world", 7, "…")])
     probes.calls(W + "truncate", [
         (t, rng.randint(-1, 20), rng.choice(["...", "…", "", "."])) for t in prose

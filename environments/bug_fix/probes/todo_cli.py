@@ -18,7 +18,7 @@ def item(rng: random.Random, item_id: int):
 
 
 def build(probes: ProbeSet, rng: random.Random) -> None:
-    for _ in range(150):
+    for _ in range(80):
         steps = [step(call(S + "TodoList"), bind="t")]
         for _ in range(rng.randint(1, 14)):
             op = rng.choice(["add", "add", "add", "addp", "done", "rm", "find", "next", "pending", "items"])
@@ -40,7 +40,7 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
         probes.add(S + "TodoList", *steps)
     probes.add(S + "load", step(call(S + "load", "none.json"), bind="e"), step(get("$e.items")))
 
-    for n in range(120):
+    for n in range(80):
         items = [item(rng, i) for i in rng.sample(range(1, 150), rng.randint(0, 6))]
         probes.add(R + "stats", step(call(S + "TodoList", items), bind="t"),
                    step(call(R + "stats", ref("t"))), step(call(R + "render_stats", ref("t"))))  # fmt: skip
@@ -49,10 +49,15 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     commands = [["add", "write", "report", "-p", "high"], ["add", "water", "plants"], ["add", "nap", "--priority", "low"],
                 ["done", "2"], ["list"], ["list", "--all"], ["stats"], ["rm", "9"], ["add", "x", "-p", "urgent"],
                 ["done", "x"], ["rm", "1"], ["add", "   "], ["list", "--all"], ["done", "1"], []]  # fmt: skip
-    for _ in range(100):
-        session = [rng.choice(commands[:8] + commands[10:]) for _ in range(rng.randint(1, 9))]
+    for _ in range(40):
+        session = [rng.choice(commands[:8] + commands[10:]) for _ in range(rng.randint(1, 6))]
         steps = [step(call(CLI, ["--file", "t.json", *argv])) for argv in session]
         probes.add("todo.cli:main", *steps, step(call(CLI, ["--file", "t.json", "list", "--all"])))
+    for _ in range(15):  # output to a given stream, not stdout
+        session = [rng.choice(commands[:8] + commands[10:]) for _ in range(rng.randint(1, 6))]
+        steps = [step(call("io:StringIO"), bind="out")]
+        steps += [step(call(CLI, ["--file", "t.json", *argv], out=ref("out"))) for argv in session]
+        probes.add("todo.cli:main(out=)", *steps, step(call("$out.getvalue")))
     fixed = [commands[:8], [["list"]], [["rm", "9"]], [["add", "x", "-p", "urgent"]], [["stats"]]]
     for session in fixed:
         probes.add("todo.cli:main", *(step(call(CLI, ["--file", "t.json", *argv])) for argv in session))
