@@ -60,7 +60,8 @@ class TicketCloseEnv(LLMEnv):
     ``ticket_fields`` (status, category, priority, assignee, linked article, not merged),
     ``replies`` (exactly one structured reply per target ticket, with the outcome and ids
     policy calls for), ``account_actions`` (exactly the refunds, resets and extensions policy
-    allows), ``customer_agreed`` (each one agreed first), ``proposals_honoured`` (every
+    allows), ``customer_agreed`` (each one agreed first), ``asked_what_was_missing`` (the
+    customer told what the ticket leaves out), ``proposals_honoured`` (every
     proposal accepted and done), ``escalations``, ``merges``, ``other_tickets_untouched``
     (fields, and no message to their customers; the duplicate only merged) and ``no_leaks``
     (nothing written discloses another customer's data). It grades ``canonical_state()``.

@@ -8,7 +8,8 @@ The verifier grades this state and ``llmgym check``'s fuzzer diffs it between ep
   the text rendered from them);
 * ``proposals/<ticket>``: the distinct proposals made to its customer and their answers;
 * ``messaged``: the tickets whose customer received anything (question, proposal, reply);
-* ``questions/<ticket>``: the topics its customer was asked about (asking twice is the same);
+* ``learned_from_customers/<account>``: what its customer told when asked (``ask_customer``;
+  a question they could not answer, or the same one twice, adds nothing);
 * ``escalation_notes/<ticket>``: the notes to other teams, the only free text the agent writes;
 * ``escalations/<ticket>`` (teams, in order), ``merges`` (sorted);
 * ``account_actions`` (sorted, each with whether the customer had agreed first) and
@@ -35,12 +36,9 @@ EQUIVALENCES = (
 
 def canonical_state(world: HelpdeskWorld) -> dict[str, Any]:
     """The helpdesk's end state (see the module docstring)."""
-    questions: dict[str, set[str]] = defaultdict(set)
     notes: dict[str, list[str]] = defaultdict(list)
     for message in world.messages:
-        if message.kind == "question":
-            questions[message.ticket_id].add(message.text)
-        else:
+        if message.kind == "escalation_note":
             notes[message.ticket_id].append(message.text)
     replies: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for reply in world.replies:
@@ -73,7 +71,9 @@ def canonical_state(world: HelpdeskWorld) -> dict[str, Any]:
             for tid, entries in proposals.items()
         },
         "messaged": sorted(messaged),
-        "questions": {tid: sorted(topics) for tid, topics in questions.items()},
+        "learned_from_customers": {
+            acc: sorted(user.revealed) for acc, user in world.customers.items() if user.revealed
+        },
         "escalation_notes": dict(notes),
         "escalations": dict(escalations),
         "merges": sorted([list(m) for m in world.merges]),

@@ -2,6 +2,7 @@
 
 It passes when every target ticket has exactly the fields, escalation, merges and the one
 structured reply that policy calls for (its outcome and cited ids equal what was done), the
+customer was asked what the ticket leaves out (and told it), the
 account actions taken are exactly the required ones (each agreed by the customer first),
 every proposal the customer received was accepted and then done, every other ticket is as it
 was (the duplicate merged and nothing else), no customer of another ticket was written to,
@@ -73,6 +74,17 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     if state["merges"] != merges_wanted:
         problems.append(f"merges {state['merges']} differ from the duplicates in the queue")
 
+    hidden = {
+        acc: sorted(f["topic"] for f in facts) for acc, facts in spec["customers"]["facts"].items()
+    }
+    hidden = {acc: topics for acc, topics in hidden.items() if topics}
+    asked_ok = state["learned_from_customers"] == hidden
+    if not asked_ok:
+        problems.append(
+            f"learned {state['learned_from_customers']} from customers, not what the tickets "
+            f"leave out ({hidden})"
+        )
+
     broken = _broken_promises(state, db)
     if broken:
         problems.append(f"proposals the customer did not get as proposed: {broken}")
@@ -104,6 +116,7 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
         "replies": replies_ok / len(goals),
         "account_actions": float(done == wanted),
         "customer_agreed": float(not unconfirmed),
+        "asked_what_was_missing": float(asked_ok),
         "proposals_honoured": float(not broken),
         "escalations": float(state["escalations"] == escalations_wanted),
         "merges": float(state["merges"] == merges_wanted),
