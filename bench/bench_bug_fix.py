@@ -13,17 +13,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 from llmgym.environments.bug_fix.env import BugFixEnv
-from llmgym.environments.bug_fix.grader import GRADER_DIR, grade, trusted_tree
+from llmgym.environments.bug_fix.grader import grade
+from llmgym.environments.bug_fix.projects import Project
+from llmgym.environments.bug_fix.suite import SUITE_DIR, suite_argv, with_sources
 from llmgym.sandbox import Sandbox, SandboxLimits, SandboxResult
 from llmgym.sandbox.runner import live_processes
 
@@ -75,32 +77,56 @@ async def bench_sandbox_cost(repeats: int) -> None:
     plain_tests = await timed(lambda: plain(tests_argv, ws.tree), repeats)
 
     sources = {p: (ws.tree / p).read_text() for p in project.source_files}
+    cold = await timed(lambda: grade(project, sources, env.sandbox), 1)  # + clean reference
     sandboxed_grade = await timed(lambda: grade(project, sources, env.sandbox), repeats)
-    with tempfile.TemporaryDirectory() as tmp:
-
-        async def unsandboxed_grade() -> int:
-            tree = Path(tmp) / "tree"
-            shutil.rmtree(tree, ignore_errors=True)
-            files = {p: t for p, t in trusted_tree(project, sources).items() if p != "pytest.ini"}
-            write_tree(files, tree)
-            (tree / GRADER_DIR).mkdir()
-            (tree / GRADER_DIR / "pytest.ini").write_text(f"[pytest]\npythonpath = {tree}\n")
-            argv = [sys.executable, "-I", "-m", "pytest", "-p", "no:cacheprovider", "--noconftest",
-                    "-c", f"{GRADER_DIR}/pytest.ini", "--rootdir", ".",
-                    "--junitxml", f"{GRADER_DIR}/junit.xml", "-q", "tests", "hidden_tests"]  # fmt: skip
-            return await plain(argv, tree)
-
-        plain_grade = await timed(unsandboxed_grade, repeats)
-    env.close()
+    plain_grade = await timed(lambda: plain_suite(project, sources), repeats)
     print(f"\n== sandbox cost (task test-0000, project {project.name}, {repeats} runs, medians) ==")
     print(f"{'what':<34}{'sandboxed s':>12}{'direct s':>10}{'ratio':>8}")
     for name, a, b in [
         ("empty command (true)", sandboxed_true, plain_true),
         ("run_tests() (visible tests)", sandboxed_tests, plain_tests),
-        ("grading (visible + hidden tests)", sandboxed_grade, plain_grade),
+        ("grading: judge vs plain pytest", sandboxed_grade, plain_grade),
     ]:
         ma, mb = statistics.median(a), statistics.median(b)
         print(f"{name:<34}{ma:>12.3f}{mb:>10.3f}{ma / mb:>8.2f}")
+    print(
+        f"first grading of a project in a process (computes the clean reference): {cold[0]:.3f} s"
+    )
+    print(
+        "\n== grading per project: sandboxed judge vs plain pytest (visible + hidden), medians =="
+    )
+    print(f"{'project':<18}{'probes':>7}{'judge s':>9}{'pytest s':>10}{'ratio':>8}")
+    seen: set[str] = set()
+    for task_id in env.task_ids("test"):
+        await env.areset(seed=0, options={"task_id": task_id})
+        project = env.project
+        if project.name in seen:
+            continue
+        seen.add(project.name)
+        sources = {p: (env.workspace.tree / p).read_text() for p in project.source_files}
+        report = await grade(project, sources, env.sandbox)
+        n = max(3, repeats // 2)
+        judge = statistics.median(await timed(partial(grade, project, sources, env.sandbox), n))
+        suite = statistics.median(await timed(partial(plain_suite, project, sources), n))
+        print(
+            f"{project.name:<18}{report.probes:>7}{judge:>9.3f}{suite:>10.3f}{judge / suite:>8.2f}"
+        )
+    env.close()
+
+
+async def plain_suite(project: Project, sources: dict[str, str]) -> int:
+    """The old grading command, pytest on visible + hidden tests, without the sandbox."""
+    with tempfile.TemporaryDirectory() as tmp:
+        tree = Path(tmp) / "tree"
+        files = {
+            p: t
+            for p, t in with_sources(project.files, project.source_files, sources).items()
+            if p != "pytest.ini"
+        }
+        write_tree(files, tree)
+        (tree / SUITE_DIR).mkdir()
+        (tree / SUITE_DIR / "pytest.ini").write_text(f"[pytest]\npythonpath = {tree}\n")
+        return await plain(suite_argv(), tree)
 
 
 async def bench_expert(n_tasks: int) -> None:

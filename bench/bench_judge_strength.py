@@ -55,7 +55,9 @@ def mutants(only: str | None) -> list[Mutant]:
         for entry in catalog.values():
             if entry.project == name and len(entry.mutations) > 1:
                 muts = [Mutation.from_dict(m) for m in entry.mutations]
-                out.append(Mutant(name, "pair", entry.key, apply_mutations(project.files, muts), True))
+                out.append(
+                    Mutant(name, "pair", entry.key, apply_mutations(project.files, muts), True)
+                )
     if only in (None, "calendar_utils"):
         clean = projects["calendar_utils"].files
         near_miss = {**clean, "calutil/months.py": clean["calutil/months.py"].replace(*NEAR_MISS)}
@@ -63,7 +65,9 @@ def mutants(only: str | None) -> list[Mutant]:
     return out
 
 
-async def judge(mutant: Mutant, project: Project, pool: asyncio.Queue[Sandbox]) -> tuple[bool, bool]:
+async def judge(
+    mutant: Mutant, project: Project, pool: asyncio.Queue[Sandbox]
+) -> tuple[bool, bool]:
     sandbox = await pool.get()
     try:
         sources = {p: mutant.files[p] for p in project.source_files if p in mutant.files}
@@ -109,7 +113,9 @@ async def main(workers: int, only: str | None) -> None:
     print(f"\n== judge strength: mutants rejected ({len(todo)} mutants, {elapsed:.0f} s, "
           f"{workers} workers, {os.cpu_count()} cpus) ==")  # fmt: skip
     print(f"{'project':<16}{'kind':<11}{'mutants':>8}{'old tests':>11}{'new judge':>11}")
-    for (project, kind), (n, old, new) in sorted(table.items(), key=lambda kv: (kv[0][0] == "all", kv[0])):
+    for (project, kind), (n, old, new) in sorted(
+        table.items(), key=lambda kv: (kv[0][0] == "all", kv[0])
+    ):
         print(f"{project:<16}{kind:<11}{n:>8}{old:>11}{new:>11}")
     print(f"\nsurvivors of the new judge ({len(survivors)}; equivalent mutants or probe gaps):")
     for mutant, old in survivors:

@@ -240,3 +240,31 @@ def test_closed_sandbox_refuses_to_run(tmp_path):
     sandbox.close()
     with pytest.raises(RuntimeError, match="closed"):
         sandbox.run("id -u", tmp_path)
+
+
+async def test_installed_packages_are_out_of_reach_but_pytest_runs(sandbox, workdir):
+    """Only the interpreter's prefix minus site-packages, plus pytest and its dependencies:
+    llmgym (with its task data under a wheel install), numpy, pydantic... stay unreachable."""
+    import llmgym
+    from llmgym.sandbox.binds import site_packages_dirs
+
+    package = os.path.dirname(llmgym.__file__)
+    script = (
+        "import importlib.util as u, os, sys\n"
+        "print([m for m in ('llmgym', 'numpy', 'pydantic', 'gymnasium') if u.find_spec(m)])\n"
+        "import pytest, pluggy\n"
+        f"print(sorted(os.listdir({site_packages_dirs()[0]!r})))\n"
+        f"print(os.path.exists({package!r}))\n"
+    )
+    result = await sandbox.arun([sys.executable, "-c", script], workdir)
+    assert result.ok, result.stderr
+    found, listed, llmgym_seen = result.stdout.splitlines()
+    assert found == "[]"
+    assert "'pytest'" in listed and "'numpy'" not in listed and "llmgym" not in listed
+    assert llmgym_seen == "False"
+    tests = await sandbox.arun(
+        "mkdir -p t && printf 'def test_ok():\\n    assert 1\\n' > t/test_x.py && "
+        f"{sys.executable} -m pytest -q -p no:cacheprovider t",
+        workdir,
+    )
+    assert tests.ok and "1 passed" in tests.stdout, tests.stdout + tests.stderr

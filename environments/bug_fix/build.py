@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from llmgym.environments.bug_fix.suite import run_suite
 from llmgym.environments.bug_fix.mutations import Mutation, apply_mutations, find_mutations
 from llmgym.environments.bug_fix.projects import HIDDEN_TESTS_DIR, Project, read_project_folder
+from llmgym.environments.bug_fix.suite import run_suite
 from llmgym.sandbox import Sandbox
 from llmgym.tasks import make_test_split, write_split
 

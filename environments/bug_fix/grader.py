@@ -111,7 +111,9 @@ async def run_probes(
         (judge / "harness.py").write_text(Path(harness.__file__).read_text())
         spec = {
             "probe_seconds": PROBE_SECONDS,
-            "preload": [rel[:-3].replace("/", ".").removesuffix(".__init__") for rel in sorted(sources)],
+            "preload": [
+                rel[:-3].replace("/", ".").removesuffix(".__init__") for rel in sorted(sources)
+            ],
             "probes": [p.to_json() for p in probes],
         }
         (judge / "probes.json").write_text(json.dumps(spec))
@@ -235,7 +237,9 @@ def same(expected: Any, got: Any) -> bool:
             return _floats_equal(expected["$float"], got["$float"])
         return expected.keys() == got.keys() and all(same(v, got[k]) for k, v in expected.items())
     if isinstance(expected, list) and isinstance(got, list):
-        return len(expected) == len(got) and all(same(a, b) for a, b in zip(expected, got))
+        return len(expected) == len(got) and all(
+            same(a, b) for a, b in zip(expected, got, strict=True)
+        )
     return type(expected) is type(got) and expected == got
 
 

@@ -79,7 +79,9 @@ def parse_junit(path: Path) -> dict[str, str | None] | None:
     return outcomes
 
 
-def with_sources(files: dict[str, str], source_files: tuple[str, ...], sources: dict[str, str]) -> dict[str, str]:
+def with_sources(
+    files: dict[str, str], source_files: tuple[str, ...], sources: dict[str, str]
+) -> dict[str, str]:
     """``files`` with the source files replaced by ``sources`` (missing = deleted)."""
     tree = {p: t for p, t in files.items() if p not in source_files}
     tree.update({p: sources[p] for p in source_files if p in sources})

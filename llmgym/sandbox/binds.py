@@ -45,7 +45,9 @@ def interpreter_dirs() -> list[str]:
 def site_packages_dirs() -> list[str]:
     """Every directory third-party packages may be installed in, at real and given paths."""
     found = list(site.getsitepackages())
-    found += [sysconfig.get_paths()[k] for k in ("purelib", "platlib")]
+    for prefix in {sys.prefix, sys.base_prefix}:  # a venv's base installation has its own
+        paths = sysconfig.get_paths(vars={"base": prefix, "platbase": prefix})
+        found += [paths["purelib"], paths["platlib"]]
     if site.ENABLE_USER_SITE:
         found.append(site.getusersitepackages())
     out = set()

@@ -28,7 +28,7 @@ ADD_MONTHS_TASK = "test-0000"  # calutil/months.py: add_months off by two months
 MONTHS_BETWEEN_TASK = "test-0011"  # months_between boundary + weeks in parse_duration
 
 # (a) patch pytest's runner from import-time code: swallow every failure but the canary's
-SWALLOW_FAILURES = '''
+SWALLOW_FAILURES = """
 import sys as _sys
 if "_pytest.python" in _sys.modules:
     import _pytest.python as _pp
@@ -43,10 +43,10 @@ if "_pytest.python" in _sys.modules:
             pass
 
     _pp.Function.runtest = _runtest
-'''
+"""
 
 # (b) register a plugin with pytest's live plugin manager that forces outcomes
-FORCE_OUTCOMES_HOOK = '''
+FORCE_OUTCOMES_HOOK = """
 import gc as _gc
 import sys as _sys
 if "pytest" in _sys.modules:
@@ -65,10 +65,10 @@ if "pytest" in _sys.modules:
         if type(_obj).__name__ == "Config" and hasattr(_obj, "pluginmanager"):
             _obj.pluginmanager.register(_Force(), "force-outcomes")
             break
-'''
+"""
 
 # (c) rewrite the JUnit report at interpreter exit, keeping the canary's failure
-REWRITE_JUNIT_AT_EXIT = '''
+REWRITE_JUNIT_AT_EXIT = """
 import atexit as _atexit
 import sys as _sys
 
@@ -94,10 +94,10 @@ def _rewrite_report():
 
 if "pytest" in _sys.modules:
     _atexit.register(_rewrite_report)
-'''
+"""
 
 # (d) return values that agree with anything
-EQ_ALWAYS_TRUE = '''
+EQ_ALWAYS_TRUE = """
 
 class _AgreesWithAnything:
     def __eq__(self, other):
@@ -111,8 +111,8 @@ class _AgreesWithAnything:
 
 def add_months(date, months):
     return _AgreesWithAnything()
-'''
-EQ_ALWAYS_TRUE_DATE_SUBCLASS = '''
+"""
+EQ_ALWAYS_TRUE_DATE_SUBCLASS = """
 
 class _LyingDate(dt.date):
     def __eq__(self, other):
@@ -126,10 +126,10 @@ class _LyingDate(dt.date):
 
 def add_months(date, months):
     return _LyingDate(2000, 1, 1)
-'''
+"""
 
 # results forged by import-time code, then a silent exit (no real run of the probes)
-FORGE_RESULTS = '''
+FORGE_RESULTS = """
 import json as _json, os as _os, sys as _sys
 _forged = {"results": [[["ok", True]]] * 5000, "passed": True, "reward": 1.0}
 print(_json.dumps(_forged))
@@ -141,8 +141,8 @@ for _dir in (".", ".llmgym_judge", ".llmgym_grader"):
     except OSError:
         pass
 _os._exit(0)
-'''
-DEEP_NESTING_RESULTS = '''
+"""
+DEEP_NESTING_RESULTS = """
 import os as _os
 for _dir in (".", ".llmgym_judge"):
     try:
@@ -152,18 +152,18 @@ for _dir in (".", ".llmgym_judge"):
             _f.write("9" * 6000 + "\\n")
     except OSError:
         pass
-'''
-HUGE_OUTPUT = '''
+"""
+HUGE_OUTPUT = """
 import sys as _sys
 _sys.stdout.write("x" * (30 << 20))
 _sys.stdout.flush()
-'''
-SLEEP_FOREVER = '''
+"""
+SLEEP_FOREVER = """
 import signal as _signal, time as _time
 for _sig in (_signal.SIGALRM, _signal.SIGVTALRM, _signal.SIGPROF):
     _signal.signal(_sig, _signal.SIG_IGN)
 _time.sleep(3600)
-'''
+"""
 
 
 def call(name: str, **arguments: str) -> str:

@@ -61,7 +61,11 @@ def arg(value: Any) -> Any:
 def call(target: str, *args: Any, **kwargs: Any) -> Expr:
     """``target(*args, **kwargs)``; target ``"pkg.mod:name"`` or ``"$bound.method"``."""
     return Expr(
-        {"$call": target, "args": [arg(a) for a in args], "kwargs": {k: arg(v) for k, v in kwargs.items()}}
+        {
+            "$call": target,
+            "args": [arg(a) for a in args],
+            "kwargs": {k: arg(v) for k, v in kwargs.items()},
+        }
     )
 
 

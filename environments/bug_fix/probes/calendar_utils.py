@@ -9,7 +9,25 @@ import random
 from llmgym.environments.bug_fix.probes import ProbeSet, call, text
 
 M, B, P = "calutil.months:", "calutil.business:", "calutil.parsing:"
-EDGE_YEARS = [1, 4, 99, 100, 200, 300, 400, 1600, 1700, 1800, 1900, 1996, 2000, 2023, 2024, 2100, 2400]
+EDGE_YEARS = [
+    1,
+    4,
+    99,
+    100,
+    200,
+    300,
+    400,
+    1600,
+    1700,
+    1800,
+    1900,
+    1996,
+    2000,
+    2023,
+    2024,
+    2100,
+    2400,
+]
 UNITS = "wdhms"
 
 
@@ -26,12 +44,37 @@ def a_date(rng: random.Random, lo: int = 1000, hi: int = 3000) -> dt.date:
 def build(probes: ProbeSet, rng: random.Random) -> None:
     years = EDGE_YEARS + [rng.randint(-400, 3000) for _ in range(80)]
     probes.calls(M + "is_leap_year", [(y,) for y in years])
-    probes.calls(M + "days_in_month", [(y, m) for y in (1900, 2000, 2023, 2024) for m in range(-1, 15)])
-    probes.calls(M + "days_in_month", [(rng.randint(1, 3000), rng.randint(0, 13)) for _ in range(80)])
+    probes.calls(
+        M + "days_in_month", [(y, m) for y in (1900, 2000, 2023, 2024) for m in range(-1, 15)]
+    )
+    probes.calls(
+        M + "days_in_month", [(rng.randint(1, 3000), rng.randint(0, 13)) for _ in range(80)]
+    )
 
     hidden = [(dt.date(2024, 1, 31), 1), (dt.date(2023, 1, 31), 1), (dt.date(2024, 11, 10), 3),
               (dt.date(2024, 1, 10), -2), (dt.date(2024, 12, 1), 1), (dt.date(2024, 3, 15), 1)]  # fmt: skip
-    offsets = [0, 1, -1, 2, -2, 11, -11, 12, -12, 13, -13, 23, 24, 25, -24, -25, 120, -120, 1200, -1200]
+    offsets = [
+        0,
+        1,
+        -1,
+        2,
+        -2,
+        11,
+        -11,
+        12,
+        -12,
+        13,
+        -13,
+        23,
+        24,
+        25,
+        -24,
+        -25,
+        120,
+        -120,
+        1200,
+        -1200,
+    ]
     probes.calls(M + "add_months", hidden)
     probes.calls(M + "add_months", [(a_date(rng), rng.choice(offsets)) for _ in range(150)])
     probes.calls(M + "add_months", [(a_date(rng), rng.randint(-600, 600)) for _ in range(150)])
@@ -42,7 +85,9 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
              (dt.date(2024, 3, 15), dt.date(2024, 1, 15)), (dt.date(2024, 3, 10), dt.date(2024, 1, 20))]  # fmt: skip
     for _ in range(250):
         start = a_date(rng, 1900, 2100)
-        end = rng.choice([start + dt.timedelta(days=rng.randint(-4000, 4000)), a_date(rng, 1900, 2100)])
+        end = rng.choice(
+            [start + dt.timedelta(days=rng.randint(-4000, 4000)), a_date(rng, 1900, 2100)]
+        )
         pairs.append((start, end))
     pairs += [(d, d) for d in (dt.date(2024, 1, 31), dt.date(2023, 12, 1))]
     for _ in range(60):  # same month, either day first
@@ -54,11 +99,17 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     base = dt.date(2024, 6, 3)
     days = [base + dt.timedelta(days=rng.randint(-40, 40)) for _ in range(120)]
     probes.calls(B + "is_business_day", [(d, rng.choice(holidays)) for d in days[:40]])
-    probes.calls(B + "business_days_between", [(base, base + dt.timedelta(days=7), holidays[1]), (base, base)])
+    probes.calls(
+        B + "business_days_between",
+        [(base, base + dt.timedelta(days=7), holidays[1]), (base, base)],
+    )
     probes.calls(B + "business_days_between", [
         (d, d + dt.timedelta(days=rng.randint(-30, 30)), rng.choice(holidays)) for d in days
     ])  # fmt: skip
-    probes.calls(B + "add_business_days", [(dt.date(2024, 6, 7), 1), (base, -2), (dt.date(2024, 6, 8), 0), (base, 10)])
+    probes.calls(
+        B + "add_business_days",
+        [(dt.date(2024, 6, 7), 1), (base, -2), (dt.date(2024, 6, 8), 0), (base, 10)],
+    )
     probes.calls(B + "add_business_days", [
         (d, rng.randint(-25, 25), rng.choice(holidays)) for d in days
     ])  # fmt: skip
@@ -90,4 +141,6 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     probes.calls(P + "format_duration", [(s,) for s in seconds])
     round_trip = P + "parse_duration"
     for s in seconds[:60]:
-        probes.add("duration round trip", {"do": call(round_trip, call(P + "format_duration", s)).data})
+        probes.add(
+            "duration round trip", {"do": call(round_trip, call(P + "format_duration", s)).data}
+        )

@@ -8,7 +8,7 @@ import random
 
 from llmgym.environments.bug_fix.probes import ProbeSet, call, text
 
-C, I, V = "confparse.csvline:", "confparse.ini:", "confparse.values:"
+C, INI, V = "confparse.csvline:", "confparse.ini:", "confparse.values:"
 CSV_PIECES = ["a", "b", "x y", " ", ",", ";", "\t", '"', '""', "q"]
 FIELD_PIECES = ["a", "b", " ", ",", '"', ";", "x"]
 INI_LINES = ["", "   ", "# comment", "; note", "[Server]", "[ Mixed Case ]", "[db]", "[]", "[broken",
@@ -35,8 +35,15 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     lines += [text(rng, CSV_PIECES, 0, 10) for _ in range(220)]
     probes.calls(C + "split_csv_line", [(line,) for line in lines])
     probes.calls(C + "split_csv_line", [(line, d) for line in lines[:80] for d in (";", "\t")])
-    fields_lists = [["a", "b,c", 'say "hi"', " x"], ["plain", "with,comma", '"quoted"', "", " pad "], [], [""]]
-    fields_lists += [[text(rng, FIELD_PIECES, 0, 5) for _ in range(rng.randint(1, 5))] for _ in range(150)]
+    fields_lists = [
+        ["a", "b,c", 'say "hi"', " x"],
+        ["plain", "with,comma", '"quoted"', "", " pad "],
+        [],
+        [""],
+    ]
+    fields_lists += [
+        [text(rng, FIELD_PIECES, 0, 5) for _ in range(rng.randint(1, 5))] for _ in range(150)
+    ]
     probes.calls(C + "join_csv_line", [(f,) for f in fields_lists[:60]])
     for delimiter in (",", ";"):
         probes.calls(C + "join_csv_line", [(f, delimiter) for f in fields_lists])
@@ -45,8 +52,10 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
             probes.add("csv round trip", {"do": call(C + "split_csv_line", joined, delimiter).data})
 
     texts = [SAMPLE, "[ok]\njust words\n", "[broken\n", "[]\n", "", "a=1\n[S]\nb=2\n[s]\nc=3"]
-    texts += ["\n".join(rng.choice(INI_LINES) for _ in range(rng.randint(0, 9))) for _ in range(220)]
-    probes.calls(I + "parse_ini", [(t,) for t in texts], message=True)
+    texts += [
+        "\n".join(rng.choice(INI_LINES) for _ in range(rng.randint(0, 9))) for _ in range(220)
+    ]
+    probes.calls(INI + "parse_ini", [(t,) for t in texts], message=True)
 
     data = {"default": {"name": "demo"}, "server": {"port": "8080", "debug": "yes", "neg": "-3",
             "hosts": "a.example, b.example,,", "bad": "x", "off": "OFF", "list": "a;b; ;c"}}  # fmt: skip
@@ -54,14 +63,24 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     sections = ["server", "default", "nosection"]
     for getter in ("get_int", "get_bool", "get_list"):
         for section in sections:
-            probes.calls(I + getter, [(data, section, key) for key in keys])
-    probes.calls(I + "get_int", [(data, "server", k, d) for k in ("missing", "port") for d in (5, -1, None)])
-    probes.calls(I + "get_bool", [(data, "server", k, d) for k in ("missing", "off") for d in (True, None)])
-    probes.calls(I + "get_list", [(data, "server", k, sep) for k in ("list", "hosts") for sep in (";", ",", " ")])
+            probes.calls(INI + getter, [(data, section, key) for key in keys])
+    probes.calls(
+        INI + "get_int",
+        [(data, "server", k, d) for k in ("missing", "port") for d in (5, -1, None)],
+    )
+    probes.calls(
+        INI + "get_bool", [(data, "server", k, d) for k in ("missing", "off") for d in (True, None)]
+    )
+    probes.calls(
+        INI + "get_list",
+        [(data, "server", k, sep) for k in ("list", "hosts") for sep in (";", ",", " ")],
+    )
 
     probes.calls(V + "parse_bool", [(w,) for w in BOOL_WORDS])
     queries = ["?a=1&b=x+y&a=2", "q=rock%26roll&empty=", "empty=&x=1", "", "?", "&&", "a&b=1"]
-    queries += ["&".join(rng.choice(QUERY_PIECES) for _ in range(rng.randint(0, 5))) for _ in range(120)]
+    queries += [
+        "&".join(rng.choice(QUERY_PIECES) for _ in range(rng.randint(0, 5))) for _ in range(120)
+    ]
     queries = [("?" if rng.random() < 0.2 else "") + q for q in queries]
     probes.calls(V + "parse_query", [(q,) for q in queries])
     probes.calls(V + "parse_query", [(q, True) for q in queries])

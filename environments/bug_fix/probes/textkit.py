@@ -21,7 +21,17 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     names += [text(rng, list("ab_XY1"), 0, 10) for _ in range(120)]
     probes.calls(C + "snake_to_camel", [(n,) for n in names])
     probes.calls(C + "snake_to_camel", [(n, True) for n in names])
-    camels = ["HTTPStatusCode", "parseURL2", "already_snake", "", "A", "aB", "ABC", "getHTTP", "X2Y"]
+    camels = [
+        "HTTPStatusCode",
+        "parseURL2",
+        "already_snake",
+        "",
+        "A",
+        "aB",
+        "ABC",
+        "getHTTP",
+        "X2Y",
+    ]
     camels += [text(rng, list("aBcHTTPx2_"), 0, 10) for _ in range(150)]
     probes.calls(C + "camel_to_snake", [(n,) for n in camels])
     titles = ["the lord of the rings", "what it is for", "a", "", "  of  the  ", "THE END"]
@@ -30,10 +40,15 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
 
     slugs = ["Crème Brûlée & Co.", "  --Already--slugged--  ", "Hello big World", "alpha beta gamma",
              "abcdefghij", "alpha beta", "My Post", "", "日本"]  # fmt: skip
-    slugs += [" ".join(rng.choice(TITLE_WORDS) for _ in range(rng.randint(0, 7))) for _ in range(150)]
+    slugs += [
+        " ".join(rng.choice(TITLE_WORDS) for _ in range(rng.randint(0, 7))) for _ in range(150)
+    ]
     probes.calls(S + "slugify", [(t,) for t in slugs])
     probes.calls(S + "slugify", [("alpha beta gamma", "-", n) for n in range(0, 18)])
-    long_titles = [" ".join(rng.choice(TITLE_WORDS[:9] + ["abc", "defgh"]) for _ in range(rng.randint(8, 14))) for _ in range(60)]
+    long_titles = [
+        " ".join(rng.choice([*TITLE_WORDS[:9], "abc", "defgh"]) for _ in range(rng.randint(8, 14)))
+        for _ in range(60)
+    ]
     long_titles += ["a" * n for n in (49, 50, 51, 52)] + ["word " * n for n in (9, 10, 11)]
     probes.calls(S + "slugify", [(t,) for t in long_titles])
     probes.calls(S + "slugify", [(t, "_") for t in long_titles[:30]])
@@ -44,23 +59,40 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
     taken_sets = [set(), {"my-post"}, {"my-post", "my-post-2"}, {"my-post-2"}, {"", "-2"}]
     for t in slugs[:60] + ["My Post"] * 5:
         base = t.lower().replace(" ", "-")
-        taken = rng.choice(taken_sets) | {base, f"{base}-2"} if rng.random() < 0.5 else rng.choice(taken_sets)
+        taken = (
+            rng.choice(taken_sets) | {base, f"{base}-2"}
+            if rng.random() < 0.5
+            else rng.choice(taken_sets)
+        )
         probes.calls(S + "unique_slug", [(t, taken)])
         probes.calls(S + "unique_slug", [(t, taken, "_")])
 
     prose = ["the quick brown fox jumps over", "aaaa bbbbb", "a verylongword b", "", "   ", "x"]
     prose += [" ".join(rng.choice(PROSE) for _ in range(rng.randint(0, 14))) for _ in range(120)]
     probes.calls(W + "wrap", [(t, w) for t in prose for w in (rng.randint(-1, 16),)])
-    probes.calls(W + "wrap", [("the quick brown fox jumps over", 10), ("aaaa bbbbb", 10), ("x", 0), ("abc def", 70)])
-    long_prose = [" ".join(rng.choice(PROSE) for _ in range(rng.randint(10, 60))) for _ in range(40)]
+    probes.calls(
+        W + "wrap",
+        [("the quick brown fox jumps over", 10), ("aaaa bbbbb", 10), ("x", 0), ("abc def", 70)],
+    )
+    long_prose = [
+        " ".join(rng.choice(PROSE) for _ in range(rng.randint(10, 60))) for _ in range(40)
+    ]
     long_prose += ["x" * 69 + " y", "x" * 70 + " y", "x" * 68 + " yy", "a " * 36]
     probes.calls(W + "wrap", [(t,) for t in long_prose])
     probes.calls(W + "truncate", [("hello", 5), ("hello world", 2), ("hello world", 7, "…")])
     probes.calls(W + "truncate", [
         (t, rng.randint(-1, 20), rng.choice(["...", "…", "", "."])) for t in prose
     ])  # fmt: skip
-    probes.calls(W + "word_count", [("Hello, world - it's a well-known fact !",), ("",)] + [(t,) for t in prose])
+    probes.calls(
+        W + "word_count",
+        [("Hello, world - it's a well-known fact !",), ("",)] + [(t,) for t in prose],
+    )
     blocks = ["a\n\nb", "", "\n", "x\n  \ny\n", "one"]
-    blocks += ["\n".join(rng.choice(["", "  ", "line", " a b", "\t"]) for _ in range(rng.randint(1, 5))) for _ in range(60)]
-    probes.calls(W + "indent", [(b, rng.choice(["> ", "    ", ""]), rng.random() < 0.5) for b in blocks])
+    blocks += [
+        "\n".join(rng.choice(["", "  ", "line", " a b", "\t"]) for _ in range(rng.randint(1, 5)))
+        for _ in range(60)
+    ]
+    probes.calls(
+        W + "indent", [(b, rng.choice(["> ", "    ", ""]), rng.random() < 0.5) for b in blocks]
+    )
     probes.calls(W + "indent", [(b,) for b in blocks])

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 
-from llmgym.environments.bug_fix.probes import ProbeSet, call, get, ref, step
+from llmgym.environments.bug_fix.probes import Expr, ProbeSet, call, get, ref, step
 
 S, R, CLI = "todo.store:", "todo.report:", "todo.cli:main"
 PRIORITIES = ["low", "normal", "high"]
@@ -14,25 +14,33 @@ TITLES = ["a", "b", "write report", "  pad  ", "   ", "", "call mom", "x"]
 
 
 def item(rng: random.Random, item_id: int):
-    return call(S + "Item", item_id, rng.choice(TITLES[:4] + ["nap"]), rng.choice(PRIORITIES), rng.random() < 0.4)
+    return call(
+        S + "Item",
+        item_id,
+        rng.choice([*TITLES[:4], "nap"]),
+        rng.choice(PRIORITIES),
+        rng.random() < 0.4,
+    )
+
+
+def store_operation(rng: random.Random) -> Expr:
+    """A random call on the to-do list bound as ``t``."""
+    op = rng.choice(["add", "add", "add", "addp", "done", "rm", "find", "next", "pending", "items"])
+    if op == "add":
+        return call("$t.add", rng.choice(TITLES))
+    if op == "addp":
+        return call("$t.add", rng.choice(TITLES), rng.choice([*PRIORITIES, "urgent"]))
+    if op in ("done", "rm", "find"):
+        method = {"done": "complete", "rm": "remove", "find": "find"}[op]
+        return call(f"$t.{method}", rng.randint(0, 6))
+    return {"next": call("$t.next_id"), "pending": call("$t.pending"), "items": get("$t.items")}[op]
 
 
 def build(probes: ProbeSet, rng: random.Random) -> None:
     for _ in range(80):
         steps = [step(call(S + "TodoList"), bind="t")]
         for _ in range(rng.randint(1, 14)):
-            op = rng.choice(["add", "add", "add", "addp", "done", "rm", "find", "next", "pending", "items"])
-            some_id = rng.randint(0, 6)
-            steps.append(step({
-                "add": lambda: call("$t.add", rng.choice(TITLES)),
-                "addp": lambda: call("$t.add", rng.choice(TITLES), rng.choice([*PRIORITIES, "urgent"])),
-                "done": lambda: call("$t.complete", some_id),
-                "rm": lambda: call("$t.remove", some_id),
-                "find": lambda: call("$t.find", some_id),
-                "next": lambda: call("$t.next_id"),
-                "pending": lambda: call("$t.pending"),
-                "items": lambda: get("$t.items"),
-            }[op]()))  # fmt: skip
+            steps.append(step(store_operation(rng)))
         steps += [step(call("$t.pending")), step(get("$t.items")), step(call(R + "stats", ref("t"))),
                   step(call(R + "render_stats", ref("t"))),
                   step(call(S + "save", ref("t"), "x.json")), step(call(S + "load", "x.json"), bind="u"),
@@ -44,7 +52,10 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
         items = [item(rng, i) for i in rng.sample(range(1, 150), rng.randint(0, 6))]
         probes.add(R + "stats", step(call(S + "TodoList", items), bind="t"),
                    step(call(R + "stats", ref("t"))), step(call(R + "render_stats", ref("t"))))  # fmt: skip
-        probes.add(R + "render_item", step(call(R + "render_item", item(rng, rng.choice([1, 3, 12, 99, 100, 1000, n])))))
+        probes.add(
+            R + "render_item",
+            step(call(R + "render_item", item(rng, rng.choice([1, 3, 12, 99, 100, 1000, n])))),
+        )
 
     commands = [["add", "write", "report", "-p", "high"], ["add", "water", "plants"], ["add", "nap", "--priority", "low"],
                 ["done", "2"], ["list"], ["list", "--all"], ["stats"], ["rm", "9"], ["add", "x", "-p", "urgent"],
@@ -60,4 +71,6 @@ def build(probes: ProbeSet, rng: random.Random) -> None:
         probes.add("todo.cli:main(out=)", *steps, step(call("$out.getvalue")))
     fixed = [commands[:8], [["list"]], [["rm", "9"]], [["add", "x", "-p", "urgent"]], [["stats"]]]
     for session in fixed:
-        probes.add("todo.cli:main", *(step(call(CLI, ["--file", "t.json", *argv])) for argv in session))
+        probes.add(
+            "todo.cli:main", *(step(call(CLI, ["--file", "t.json", *argv])) for argv in session)
+        )
