@@ -58,8 +58,9 @@ def play(env, action):
     assert isinstance(info["invalid_action"], bool)
     assert isinstance(reward, float) and 0.0 <= reward <= 1.0
     assert isinstance(terminated, bool) and isinstance(truncated, bool)
-    json.dumps(obs, allow_nan=False)  # observations and transcript are plain JSON data
-    json.dumps(env.unwrapped.transcript, allow_nan=False)
+    # observations and transcript are plain JSON data, writable as UTF-8 (no lone surrogates)
+    json.dumps(obs, allow_nan=False, ensure_ascii=False).encode("utf-8")
+    json.dumps(env.unwrapped.transcript, allow_nan=False, ensure_ascii=False).encode("utf-8")
     return obs, info
 
 
@@ -238,11 +239,13 @@ def test_parse_action_never_raises_and_keeps_plain_json(action):
     parsed = parse_action(action) if action_size(action, 16_000) is not None else None
     if parsed is None:
         return
-    assert all(isinstance(e, str) for e in parsed.errors)
+    assert all(isinstance(e, str) and e.encode("utf-8") for e in parsed.errors)
     for call in parsed.tool_calls:  # what a tool may receive is plain, bounded JSON
         assert plain_json(call.arguments) == call.arguments
         json.dumps(call.arguments, allow_nan=False)
-    json.dumps(parsed.to_message(with_tool_calls=True), allow_nan=False)
+    json.dumps(
+        parsed.to_message(with_tool_calls=True), allow_nan=False, ensure_ascii=False
+    ).encode()
 
 
 @prop(200)

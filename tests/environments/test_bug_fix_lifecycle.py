@@ -12,6 +12,8 @@ import fcntl
 import gc
 import os
 import pickle
+import subprocess
+import sys
 
 import gymnasium as gym
 import pytest
@@ -125,3 +127,18 @@ def test_a_copy_continues_like_the_original_through_the_sandbox():
     assert step[1] == 1.0 and step[2]  # both graded, both solved
     env.close()
     twin.close()
+
+
+def test_interpreter_exit_without_close_removes_the_tree():
+    code = (
+        "import gymnasium as gym, llmgym\n"
+        "env = gym.make('llmgym/BugFix-v0')\n"
+        "env.reset(seed=0, options={'task_id': 'test-0000'})\n"
+        "print(env.unwrapped.workspace._root, env.unwrapped.sandbox.uid)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    root, uid = out.stdout.split()
+    assert not os.path.exists(root)
+    if AS_ROOT:
+        assert lease_is_free(int(uid))
