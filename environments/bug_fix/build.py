@@ -3,8 +3,10 @@
 ``python -m llmgym.environments.bug_fix.build [--workers 2]`` reads the authored projects in
 ``tasks/bug_fix/projects/``, runs each clean suite in the sandbox (every test must pass; its
 ids become the expected ids), then runs the suite once per candidate mutation and per
-sampled cross-file pair, keeping those that break at least one hidden test (the
-confirmation cache), and writes ``projects.json``, ``mutants.json`` and ``test.jsonl``.
+sampled cross-file pair, keeping those that break at least one hidden test (whose docstrings
+write the bug report) and that the judge rejects (its probes disagree with the clean code:
+an unrepaired task must never be paid), and writes ``projects.json``, ``mutants.json`` and
+``test.jsonl``.
 Print the new test split sha256 and record it in ``BugFixEnv.test_split_sha256``.
 """
 
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from llmgym.environments.bug_fix.grader import grade
 from llmgym.environments.bug_fix.mutations import Mutation, apply_mutations, find_mutations
 from llmgym.environments.bug_fix.projects import HIDDEN_TESTS_DIR, Project, read_project_folder
 from llmgym.environments.bug_fix.suite import run_suite
@@ -58,6 +61,15 @@ class Runner:
         sandbox = await self.pool.get()
         try:
             return (await run_suite(files, sandbox)).outcomes
+        finally:
+            self.pool.put_nowait(sandbox)
+
+    async def judged(self, project: Project, files: dict[str, str]) -> bool:
+        """Whether the judge rejects ``files`` (an unrepaired bug must never be paid)."""
+        sandbox = await self.pool.get()
+        try:
+            sources = {p: files[p] for p in project.source_files if p in files}
+            return (await grade(project, sources, sandbox)).reward < 1.0
         finally:
             self.pool.put_nowait(sandbox)
 
@@ -122,14 +134,27 @@ async def build_project(folder: Path, runner: Runner) -> tuple[Project, list[dic
             fails = set(entry["failing_hidden"])
             if fails & set(a["failing_hidden"]) and fails & set(b["failing_hidden"]):
                 combos.append(entry)
+    entries = singles + combos
+    rejected = await asyncio.gather(
+        *(
+            runner.judged(
+                project, apply_mutations(files, [Mutation.from_dict(m) for m in e["mutations"]])
+            )
+            for e in entries
+        )
+    )
+    kept = [e for e, bad in zip(entries, rejected, strict=True) if bad]
     log.info(
-        "%s: %d candidates, %d confirmed, %d pairs",
+        "%s: %d candidates, %d confirmed, %d pairs, %d dropped (the judge's probes miss them: "
+        "extend probes/%s.py)",
         folder.name,
         len(candidates),
         len(singles),
         len(combos),
+        len(entries) - len(kept),
+        folder.name,
     )
-    return project, singles + combos
+    return project, kept
 
 
 async def build(workers: int, split_only: bool = False) -> None:

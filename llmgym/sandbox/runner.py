@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from llmgym.sandbox.binds import interpreter_bind_args
+from llmgym.sandbox.binds import interpreter_bind_args, interpreter_dirs
 from llmgym.sandbox.processes import live_processes, sweep_uid
 from llmgym.sandbox.uids import UidLease, lease_uid
 
@@ -345,21 +345,6 @@ class Sandbox:
             os.killpg(pgid, signal.SIGKILL)
         if self._lease is not None:
             sweep_uid(self._lease.uid)
-
-
-def interpreter_dirs() -> list[str]:
-    """Directories the sandbox needs read-only for ``sys.executable`` and its packages.
-
-    The base installation and, for a virtual environment, the venv itself (its
-    ``bin/python`` and site-packages), each at its real path and at the path Python uses.
-    """
-    dirs = []
-    for path in (sys.base_prefix, sys.prefix, os.path.dirname(sys.executable)):
-        for candidate in (os.path.abspath(path), os.path.realpath(path)):
-            if not candidate.startswith("/usr/") and candidate != "/usr":
-                dirs.append(candidate)
-    unique = sorted(set(dirs))
-    return [d for d in unique if not any(d.startswith(p + "/") for p in unique if p != d)]
 
 
 async def _wait_quietly(proc: asyncio.subprocess.Process) -> None:
