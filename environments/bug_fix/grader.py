@@ -131,11 +131,22 @@ async def run_probes(
 
 
 def read_results(path: Path) -> Results:
-    """Parse the results file written in the sandbox: never follows links, never raises."""
+    """Parse the results file written in the sandbox: never follows links, never raises.
+
+    The child may have swapped the file or its folder for a symlink into the host: both are
+    opened without following links (the folder as a directory fd, the file relative to it).
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        folder = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
     except OSError:
         return {}
+    try:
+        fd = os.open(path.name, flags, dir_fd=folder)
+    except OSError:
+        return {}
+    finally:
+        os.close(folder)
     with os.fdopen(fd, "rb") as f:
         if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
             return {}

@@ -153,6 +153,20 @@ for _dir in (".", ".llmgym_judge"):
     except OSError:
         pass
 """
+SWAP_RESULTS_FOLDER = """
+import atexit as _atexit, os as _os, sys as _sys
+
+
+def _swap():
+    for _p in _sys.path:
+        _judge = _os.path.join(_p, ".llmgym_judge")
+        if _os.path.isdir(_judge):
+            _os.rename(_judge, _judge + ".old")
+            _os.symlink("/etc", _judge)  # resolved on the host, were it followed
+
+
+_atexit.register(_swap)
+"""
 HUGE_OUTPUT = """
 import sys as _sys
 _sys.stdout.write("x" * (30 << 20))
@@ -258,8 +272,8 @@ def test_near_miss_on_the_months_between_task_earns_nothing(env):
 
 @pytest.mark.parametrize(
     "payload",
-    [FORGE_RESULTS, DEEP_NESTING_RESULTS, HUGE_OUTPUT],
-    ids=["forged-results-then-exit", "unparseable-results", "huge-output"],
+    [FORGE_RESULTS, DEEP_NESTING_RESULTS, HUGE_OUTPUT, SWAP_RESULTS_FOLDER],
+    ids=["forged-results-then-exit", "unparseable-results", "huge-output", "results-symlinked"],
 )
 def test_forged_or_hostile_output_earns_nothing_and_never_raises(env, payload):
     env.reset(options={"task_id": ADD_MONTHS_TASK})

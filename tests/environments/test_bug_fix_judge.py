@@ -83,6 +83,8 @@ def test_hostile_results_files_parse_without_raising(tmp_path):
     link = tmp_path / "link.jsonl"
     link.symlink_to(path)
     assert read_results(link) == {}
+    (tmp_path / "folder").symlink_to(tmp_path)  # a symlinked folder is not followed either
+    assert read_results(tmp_path / "folder" / "results.jsonl") == {}
     os.mkfifo(tmp_path / "fifo")
     assert read_results(tmp_path / "fifo") == {}
     assert read_results(tmp_path / "missing") == {}

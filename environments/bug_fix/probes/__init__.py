@@ -142,6 +142,7 @@ def probes_for(project: str) -> tuple[Probe, ...]:
     return tuple(probes.probes)
 
 
+@cache
 def probes_digest(project: str) -> str:
     """sha256 of the probe list (a cache key for reference results)."""
     raw = json.dumps([p.to_json() for p in probes_for(project)], sort_keys=True)
