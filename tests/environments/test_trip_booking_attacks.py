@@ -6,10 +6,17 @@ it saw, never from the task spec), then submits. Every attack leaves the world w
 expert's end state (money moved that should not have, a booking made and cancelled, a
 non-refundable charge kept), so none may earn reward.
 
-Rewards earned on the code before the money fix (``git show 8cb90bd``), over the test split:
-book a non-refundable room and cancel it 40/80 tasks at 1.0; pay a booking with the voucher
-and cancel it 78/80; book a refundable extra and cancel it 120/120; change the flight away
-and back 40/40; pay with another method 0/80; cancel the non-refundable original 0/40.
+Rewards earned over the test split (tasks at 1.0 / tasks the attack applies to), on the code
+before the money fix (``eecd253``) and after it:
+
+| attack | before | after |
+| --- | --- | --- |
+| book a non-refundable room and cancel it | 77/77 | 0/77 |
+| pay a booking with the voucher and cancel it | 18/18 | 0/18 |
+| book a refundable extra and cancel it | 118/118 | 0/118 |
+| change the flight away and back | 40/40 | 0/40 |
+| pay with another method (control) | 0/40 | 0/40 |
+| cancel the non-refundable original (control) | 0/40 | 0/40 |
 """
 
 from __future__ import annotations
