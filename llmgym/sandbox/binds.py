@@ -61,8 +61,10 @@ def site_packages_dirs() -> list[str]:
 @cache
 def allowed_package_paths(names: tuple[str, ...] = ALLOWED_DISTRIBUTIONS) -> tuple[str, ...]:
     """Top-level files and folders (modules, packages, dist-info) of ``names`` and their deps."""
-    from packaging.requirements import Requirement  # a pytest dependency, so present
-
+    try:
+        from packaging.requirements import Requirement  # a pytest dependency
+    except ImportError:  # no pytest here: bind what is named, no dependencies
+        Requirement = None  # type: ignore[assignment,misc]
     seen: set[str] = set()
     paths: set[str] = set()
     todo = list(names)
@@ -84,7 +86,7 @@ def allowed_package_paths(names: tuple[str, ...] = ALLOWED_DISTRIBUTIONS) -> tup
             located = os.path.abspath(str(dist.locate_file(top)))
             if os.path.exists(located):
                 paths.add(located)
-        for spec in dist.requires or ():
+        for spec in dist.requires or () if Requirement is not None else ():
             req = Requirement(spec)
             if req.marker is None or req.marker.evaluate({"extra": ""}):
                 todo.append(req.name)
