@@ -1,7 +1,9 @@
 """Benchmark BugFix-v0: sandbox cost of run_tests() and grading, expert steps/s, attack table.
 
-Prints medians of one ``run_tests()`` and one grading inside the sandbox against the same
-pytest command run directly (no sandbox) on the same tree, in the same run; then the
+Prints medians of one ``run_tests()`` inside the sandbox against the same pytest command run
+directly (no sandbox) on the same tree, and of one grading by the judge (probes in the
+sandbox, the clean reference cached) against plain pytest on the visible + hidden tests (the
+old grading command, no sandbox), for test-0000 and for one task of each project; then the
 scripted expert's steps per second over test tasks; then the hostile-agent table (each
 attack really runs in the sandbox and the containment is checked).
 
