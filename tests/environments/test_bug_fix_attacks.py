@@ -282,14 +282,10 @@ def test_forged_or_hostile_output_earns_nothing_and_never_raises(env, payload):
     assert reward == 0.0, info
 
 
-@pytest.mark.parametrize(
-    "payload", [FORGE_RESULTS, DEEP_NESTING_RESULTS, HUGE_OUTPUT], ids=["forged", "deep", "huge"]
-)
+@pytest.mark.parametrize("payload", [DEEP_NESTING_RESULTS, HUGE_OUTPUT], ids=["deep", "huge"])
 def test_honest_fix_is_paid_despite_noise_at_import(env, payload):
-    """Junk that does not change behaviour must not cost a correct fix its reward, unless it
-    kills the run (then 0: the judge cannot tell)."""
-    if payload is FORGE_RESULTS:  # exits before anything runs: nothing to judge
-        pytest.skip("exits at import")
+    """Junk at import that does not change behaviour costs a correct fix nothing (code that
+    exits at import, by contrast, leaves nothing to judge: 0)."""
     env.reset(options={"task_id": ADD_MONTHS_TASK})
     apply_expert_fix(env)
     append_to(env, package_init(env), payload)

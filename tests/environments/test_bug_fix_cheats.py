@@ -1,9 +1,9 @@
-"""The hardened grader against reward hacking: every cheat below must score 0.
+"""The judge against the classic grader cheats: every cheat below must score 0.
 
 Each cheat plays a real episode: it plants files through the agent's own tools (or a
 sandboxed shell command), then submits without fixing the bug. The honest fix still scores
-1.0 with the same junk planted beside it, so the grader ignores cheats rather than punishing
-noise.
+1.0 with the same junk planted beside it, so the judge ignores cheats rather than punishing
+noise. The attacks on a judge that imports agent code are in ``test_bug_fix_attacks.py``.
 """
 
 from __future__ import annotations
