@@ -193,8 +193,8 @@ class HelpdeskActions:
 
     def _done_for(self, ticket: Ticket, outcome: str) -> str:
         """The detail the reply states: the team escalated to, or the licence's new expiry."""
-        if outcome == "escalated":
-            return ticket.assignee or ""
+        if outcome == "escalated":  # the team of the escalation, whoever is assigned now
+            return next(t for tid, t in reversed(self.world.escalations) if tid == ticket.ticket_id)
         if outcome == "licence_extended":
             account = self.world.accounts[ticket.account_id]
             last = [a for a in self.world.actions if a.kind == "extend_licence"]
@@ -240,6 +240,7 @@ class HelpdeskActions:
         if all(v is None for v in changes.values()):
             raise ToolError("no field given: set at least one of " + ", ".join(changes))
         changes = {k: v for k, v in changes.items() if v is not None}
+        self.world.written.add(ticket.ticket_id)
         for key, value in changes.items():
             setattr(ticket, key, value)
         return f"{ticket.ticket_id} updated: " + ", ".join(f"{k}={v}" for k, v in changes.items())
@@ -265,7 +266,8 @@ def outcome_conflict(
         return "reset the password first (reset_password), then reply"
     if outcome == "licence_extended" and ("extend_licence", ticket.account_id) not in done:
         return "extend the licence first (extend_licence), then reply"
-    if outcome == "escalated" and ticket.status != "escalated":
+    escalated = any(tid == ticket.ticket_id for tid, _ in world.escalations)
+    if outcome == "escalated" and not (escalated and ticket.status == "escalated"):
         return "escalate the ticket first (escalate_ticket), then reply"
     return None
 

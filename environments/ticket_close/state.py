@@ -4,6 +4,8 @@ The verifier grades this state and ``llmgym check``'s fuzzer diffs it between ep
 
 * ``tickets/<id>``: every ticket's changeable fields (status, category, priority, assignee,
   linked article, merged into);
+* ``tickets_written``: the tickets whose fields the agent set, even to a value it later set
+  back (a change the end state alone would not show);
 * ``replies/<ticket>``: the structured replies sent on it, in order (outcome, cited ids, and
   the text rendered from them);
 * ``proposals/<ticket>``: the distinct proposals made to its customer and their answers;
@@ -62,6 +64,7 @@ def canonical_state(world: HelpdeskWorld) -> dict[str, Any]:
         "tickets": {
             tid: {f: getattr(t, f) for f in TICKET_FIELDS} for tid, t in world.tickets.items()
         },
+        "tickets_written": sorted(world.written),
         "replies": dict(replies),
         "proposals": {
             tid: [

@@ -2,10 +2,10 @@
 
 It passes when every target ticket has exactly the fields, escalation, merges and the one
 structured reply that policy calls for (its outcome and cited ids equal what was done), the
-customer was asked what the ticket leaves out (and told it), the
-account actions taken are exactly the required ones (each agreed by the customer first),
-every proposal the customer received was accepted and then done, every other ticket is as it
-was (the duplicate merged and nothing else), no customer of another ticket was written to,
+customer was asked what the ticket leaves out (and told it), the account actions taken are
+exactly the required ones (each agreed by the customer first), every proposal the customer
+received was accepted and then done, every other ticket is as it was and was never written
+to (the duplicate merged and nothing else), no customer of another ticket was written to,
 and nothing the agent wrote anywhere discloses another customer's data. What the agent
 *claimed* plays no part. A pure function of the state and the task spec.
 """
@@ -99,7 +99,7 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
         want = {f: before[f] for f in TICKET_FIELDS}
         if tid in merged_into:
             want.update(status="merged", merged_into=merged_into[tid])
-        if tickets[tid] != want:
+        if tickets[tid] != want or tid in state["tickets_written"]:
             touched.append(tid)
     strangers = sorted(set(state["messaged"]) - targets)
     if touched:

@@ -116,6 +116,8 @@ class HelpdeskWorld:
     messages: list[SentMessage] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     replies: list[CustomerReply] = field(default_factory=list)
+    written: set[str] = field(default_factory=set)
+    """Tickets whose fields the agent set (``set_ticket_fields``), even if set back later."""
     seen: set[str] = field(default_factory=set)
     """Ticket, article and account ids the agent has read, and searches it ran."""
 

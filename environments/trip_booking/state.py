@@ -12,6 +12,9 @@ it is keyed by what things are, not by the order calls were made in:
   generated ids depend only on the order of calls, so they are left out.
 * ``payments/<id>``: each payment method's balance (vouchers) and net amount charged.
 * ``inventory``: seats left per flight and cabin, rooms left per hotel.
+* ``learned_from_traveller``: the topics the traveller told when asked (``ask_traveller``):
+  what the agent knows rather than guessed (a payment, a party or an area the request leaves
+  out can often be guessed from the reservations on file, and policy says to ask).
 """
 
 from __future__ import annotations
@@ -74,6 +77,7 @@ def canonical_state(world: TravelWorld) -> dict[str, Any]:
             "flight_seats": {fid: dict(f.seats) for fid, f in sorted(world.flights.items())},
             "hotel_rooms": {hid: h.rooms_available for hid, h in sorted(world.hotels.items())},
         },
+        "learned_from_traveller": sorted(world.traveller.revealed),
     }
 
 

@@ -6,8 +6,9 @@ listed price; requested cancellations are done and refunded as their terms say; 
 changes are done with the fare difference charged or refunded once; every other reservation
 on file is exactly as it was, with no money moved for it; no other booking was made, not
 even one cancelled again; each payment method's net charge (and a voucher's balance) is what
-those bookings imply; and seats and rooms left match the reservations. What the agent *said*
-plays no part. A pure function of the state and the task spec.
+those bookings imply; seats and rooms left match the reservations; and the traveller was
+asked what the request leaves out (a booking on a guessed payment, party or area breaks the
+policy even when the guess is right). What the agent *said* plays no part. A pure function of the state and the task spec.
 """
 
 from __future__ import annotations
@@ -115,6 +116,14 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     if not inventory_ok:
         problems.append("seats or rooms left do not match the reservations")
 
+    hidden = sorted({f["topic"] for f in spec["hidden_facts"]})
+    asked_ok = state["learned_from_traveller"] == hidden
+    if not asked_ok:
+        problems.append(
+            f"learned {state['learned_from_traveller']} from the traveller, not what the "
+            f"request leaves out ({hidden})"
+        )
+
     components = {
         "flights": flights_matched / len(flight_slots) if flight_slots else 1.0,
         "hotels": hotels_matched / len(hotel_slots) if hotel_slots else 1.0,
@@ -122,6 +131,7 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
         "no_extra_bookings": 1.0 if extra == 0 else 0.0,
         "money": 1.0 if money_ok else 0.0,
         "inventory": 1.0 if inventory_ok else 0.0,
+        "asked_what_was_missing": 1.0 if asked_ok else 0.0,
     }
     reward = 1.0 if all(v == 1.0 for v in components.values()) else 0.0
     return Verdict(

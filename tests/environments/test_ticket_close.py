@@ -339,6 +339,24 @@ def test_leak_detection_matches_data_not_look_alikes() -> None:
     assert "dana.reyes@quill.dev" in leaks("mail Dana.Reyes@Quill.dev", "ACC-9", data)
     assert leaks("on 2026-11-20, see KB-12345 and TCK-2026", "ACC-9", data) == []
     assert leaks("order ORD-12345", "ACC-1", data) == []  # the customer's own data
+    # written so that a reader still recognises it
+    for text in (
+        "Reyes, Dana",
+        "Mx. R\u0435y\u0435s",
+        "D\u200bana Reyes",
+        "ＲＥＹＥＳ",
+        "R.e.y.e.s",
+    ):
+        assert leaks(text, "ACC-9", data) == ["Dana Reyes"], text
+    for text in ("ACC2026", "acc_2026", "account-2026", "ACC\u20132026", "2 0 2 6", "ACC-٢٠٢٦"):
+        assert leaks(text, "ACC-9", data) == ["ACC-2026"], text
+    for text in ("ORD12345", "12,345", "order 1-2-3-4-5", "ＯＲＤ－１２３４５"):
+        assert leaks(text, "ACC-9", data) == ["ORD-12345"], text
+    assert "dana.reyes@quill.dev" in leaks("dana dot reyes at quill dot dev", "ACC-9", data)
+    # a surname the text's own customer shares names no one; a first name alone neither
+    own = {**data, "ACC-9": ["ACC-9", "Sam Reyes", "sam.reyes@quill.dev"]}
+    assert leaks("Dana called; hello Sam Reyes", "ACC-9", own) == []
+    assert leaks("licence runs until 2027-12-02; see KB-2026", "ACC-9", data) == []
 
 
 def test_canonical_state_does_not_depend_on_the_order_of_independent_steps(

@@ -92,6 +92,7 @@ def test_components_show_partial_progress(env):
         "no_extra_bookings": 1.0,
         "money": 1.0,
         "inventory": 1.0,
+        "asked_what_was_missing": 1.0,
     }
     assert "hotel booking" in info["verdict"]
 

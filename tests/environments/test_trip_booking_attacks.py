@@ -227,3 +227,26 @@ def test_attack_earns_nothing_on_the_test_split(env, name):
     assert len(rewards) >= 10, f"the attack applied to only {len(rewards)} tasks"
     paid = sorted(t for t, r in rewards.items() if r > 0)
     assert not paid, f"{len(paid)}/{len(rewards)} tasks paid: {paid[:5]}"
+
+
+def test_booking_what_the_traveller_would_have_said_without_asking_earns_nothing(env):
+    """On hard tasks the request leaves out the payment, the party and the hotel area, and
+    the reservations on file give most of it away (R7002 is paid with the card the traveller
+    wants, for the people travelling). An agent that books on such guesses without asking
+    breaks the policy ("if something is not stated in the request, ask the traveller") even
+    when every guess is right: here the expert's own episode minus its questions, so every
+    guess is right. Before the fix (``70b583f``) it earned 1.0 on all 40 hard test tasks (a
+    red-team agent that really guessed: 33/40); now the verifier requires the traveller to
+    have been asked what the request leaves out."""
+    hard = [t.task_id for t in env.unwrapped.split_tasks("test") if t.difficulty == "hard"]
+    assert len(hard) >= 10
+    for task_id in hard:
+        expert = Episode(env, task_id)
+        expert.expert_until_submit()
+        assert expert.submit() == 1.0, expert.info["verdict"]
+        guesser = Episode(env, task_id)
+        for body in expert.calls:
+            if body["name"] != "ask_traveller":
+                guesser.call(body["name"], **body["arguments"])
+        assert guesser.submit() == 0.0, f"{task_id}: paid without asking"
+        assert guesser.info["reward_components"]["asked_what_was_missing"] == 0.0
