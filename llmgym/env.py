@@ -36,6 +36,8 @@ from llmgym.tools import ToolArgumentError, ToolError, Toolset, format_result, t
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+MAX_ERRORS_SHOWN = 8
+"""Most problems of one turn listed in the message that answers it."""
 
 TOOL_FORMAT_HELP = (
     "Call tools by writing, for each call, a line of the form\n"
@@ -126,7 +128,8 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         self.difficulty = difficulty
         self.tools_in_prompt = tools_in_prompt
         self.render_mode = render_mode
-        self.observation_space = ChatMessages()
+        # a turn's observation: its errors, the calls run, and the calls skipped (see astep)
+        self.observation_space = ChatMessages(max_messages=max(64, max_tool_calls + 3))
         self.action_space = AssistantAction()
         self.task: Task | None = None
         self.toolset: Toolset | None = None
@@ -272,8 +275,13 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         self.transcript.append(parsed.to_message(with_tool_calls=isinstance(action, Mapping)))
         obs: list[dict[str, Any]] = []
         invalid = bool(parsed.errors)
-        for error in parsed.errors:
-            obs.append(msg.user(f"[environment] Invalid action: {error}").to_dict())
+        if parsed.errors:  # one message however many: a turn's observation stays bounded
+            errors = "\n".join(f"- {e}" for e in parsed.errors[:MAX_ERRORS_SHOWN])
+            if len(parsed.errors) > MAX_ERRORS_SHOWN:
+                errors += f"\n- ... and {len(parsed.errors) - MAX_ERRORS_SHOWN} more"
+            head = "" if len(parsed.errors) == 1 else f"{len(parsed.errors)} problems:\n"
+            text = errors[2:] if len(parsed.errors) == 1 else head + errors
+            obs.append(msg.user(f"[environment] Invalid action: {text}").to_dict())
         if not parsed.tool_calls and not parsed.errors:
             invalid = True
             obs.append(
@@ -282,26 +290,35 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
                     + TOOL_FORMAT_HELP
                 ).to_dict()
             )
+        ignored, skipped = [], []
         for index, call in enumerate(parsed.tool_calls):
             if self.submitted:
-                obs.append(
-                    msg.tool_result(
-                        "Ignored: the episode was already submitted.", call=call
-                    ).to_dict()
-                )
+                ignored.append(call.name)
                 continue
             if index >= self.max_tool_calls:
-                invalid = True
-                obs.append(
-                    msg.tool_result(
-                        f"Error: at most {self.max_tool_calls} tool calls run per turn; this one was skipped.",
-                        call=call,
-                    ).to_dict()
-                )
+                skipped.append(call.name)
                 continue
             result, bad_call = await self._invoke(call)
             invalid |= bad_call
             obs.append(msg.tool_result(self._cut(result), call=call).to_dict())
+        # calls that did not run are answered in one message each kind, so that a turn's
+        # observation has at most max_tool_calls + 3 messages however many calls it holds
+        if skipped:
+            invalid = True
+            obs.append(
+                msg.user(
+                    f"[environment] Invalid action: at most {self.max_tool_calls} tool calls "
+                    f"run per turn; the other {len(skipped)} were skipped "
+                    f"({_names(skipped)})."
+                ).to_dict()
+            )
+        if ignored:
+            obs.append(
+                msg.user(
+                    f"[environment] Ignored {len(ignored)} tool call(s) after submit "
+                    f"({_names(ignored)}): the episode was already submitted."
+                ).to_dict()
+            )
 
         reward, terminated, truncated, reason = 0.0, False, False, None
         info: dict[str, Any] = {
@@ -368,9 +385,21 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     # --- internals -----------------------------------------------------------------------
     def _parse(self, action: Any) -> ParsedAction:
         """Bound the turn's size, then parse it; never raises (see ``llmgym.parsing``)."""
+        try:
+            return self._parse_bounded(action)
+        except Exception as exc:  # the boundary: a hostile object or a parser bug must not
+            # end the rollout (a str or dict subclass whose methods raise, for one)
+            log.warning("parsing an action raised; answered as invalid", exc_info=True)
+            return ParsedAction(
+                text="", errors=(f"your turn could not be read ({type(exc).__name__})",)
+            )
+
+    def _parse_bounded(self, action: Any) -> ParsedAction:
+        if isinstance(action, str) and type(action) is not str:
+            action = str.__str__(action)  # an exact copy: a subclass's methods never run
         limit = self.max_action_chars
         if action_size(action, limit) is None:
-            size = f"{len(action)} characters" if isinstance(action, str | bytes) else "too large"
+            size = f"{len(action)} characters" if type(action) in (str, bytes) else "too large"
             return ParsedAction(
                 text=snippet(action) if isinstance(action, str) else "",
                 errors=(
@@ -379,13 +408,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
             )
         if isinstance(action, str) and "\x00" in action:
             action = action.replace("\x00", "\ufffd")
-        try:
-            return parse_action(action)
-        except Exception as exc:  # the boundary: a parser bug must not end the rollout
-            log.warning("parsing an action raised; answered as invalid", exc_info=True)
-            return ParsedAction(
-                text="", errors=(f"your turn could not be read ({type(exc).__name__})",)
-            )
+        return parse_action(action)
 
     async def _invoke(self, call: ToolCall) -> tuple[str, bool]:
         """Run one tool call: (the text the agent reads, whether the call was invalid)."""
@@ -433,6 +456,11 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
             return self._loop.run_until_complete(coro)
         with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
             return pool.submit(asyncio.run, coro).result()
+
+
+def _names(names: list[str], shown: int = 5) -> str:
+    text = ", ".join(snippet(n, 40) for n in names[:shown])
+    return text + (f", ... {len(names) - shown} more" if len(names) > shown else "")
 
 
 async def _maybe_await(value: Any) -> Any:

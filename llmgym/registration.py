@@ -57,7 +57,16 @@ def register(entry: EnvEntry) -> None:
         )
     _known[entry.id] = entry
     if entry.id not in gym.registry:
-        gym.register(id=entry.id, entry_point=entry.entry_point, kwargs=dict(entry.kwargs))
+        # Gymnasium's PassiveEnvChecker marks reset as checked before calling it, so after a
+        # first reset that raises (as ours do on bad options) the next step dies on its own
+        # bookkeeping (TypeError: cannot unpack None). ``llmgym check`` runs Gymnasium's full
+        # ``check_env`` instead; ``gym.make(..., disable_env_checker=False)`` still adds it.
+        gym.register(
+            id=entry.id,
+            entry_point=entry.entry_point,
+            kwargs=dict(entry.kwargs),
+            disable_env_checker=True,
+        )
 
 
 def register_all() -> None:

@@ -47,6 +47,8 @@ class ResetOptions:
     task_id: str | None = None
     split: str = "train"
     difficulty: str | None = None
+    given: frozenset[str] = frozenset()
+    """The keys the caller passed (a task id must agree with a split or difficulty given too)."""
 
 
 def accepted_options(difficulties: tuple[str, ...]) -> str:
@@ -109,7 +111,8 @@ def parse_reset_options(
             f"difficulty must be one of {difficulties} or None (reset option 'difficulty'), "
             f"got {short_repr(difficulty)}"
         )
-    return ResetOptions(task_id=task_id, split=split, difficulty=difficulty)
+    given = frozenset(k for k in OPTION_KEYS if options.get(k) is not None)
+    return ResetOptions(task_id=task_id, split=split, difficulty=difficulty, given=given)
 
 
 def parse_train_id(task_id: str, difficulties: tuple[str, ...]) -> tuple[str, int]:
@@ -127,27 +130,41 @@ def parse_train_id(task_id: str, difficulties: tuple[str, ...]) -> tuple[str, in
             f"use {form}"
         )
     # compare the digit count first: int() of over 4,300 digits raises an unrelated ValueError
-    if len(digits.lstrip("0")) > len(str(TRAIN_SEED_LIMIT)) or int(digits) >= TRAIN_SEED_LIMIT:
+    significant = digits.lstrip("0") or "0"
+    if len(significant) > len(str(TRAIN_SEED_LIMIT)) or int(significant) >= TRAIN_SEED_LIMIT:
         raise ValueError(
             f"reset option 'task_id' {short_repr(task_id)} has a seed of {len(digits)} digits, "
             f"out of range: use {form}"
         )
-    return difficulty, int(digits)
+    return difficulty, int(significant)
+
+
+def _task_by_id(env: LLMEnv, task_id: str) -> Task:
+    if task_id.startswith("train-"):
+        train_difficulty, seed = parse_train_id(task_id, env.difficulties)
+        return env.make_train_task(seed, train_difficulty)
+    for task in env.split_tasks("test"):
+        if task.task_id == task_id:
+            return task
+    raise ValueError(
+        f"unknown task_id {short_repr(task_id)} (reset option 'task_id'): use an id from "
+        "task_ids('test') or a train id of the form 'train-<difficulty>-<seed>'"
+    )
 
 
 def choose_task(env: LLMEnv, options: ResetOptions) -> Task:
     """The task ``options`` select; random choices come from ``env.np_random``."""
     if options.task_id is not None:
-        if options.task_id.startswith("train-"):
-            train_difficulty, seed = parse_train_id(options.task_id, env.difficulties)
-            return env.make_train_task(seed, train_difficulty)
-        for task in env.split_tasks("test"):
-            if task.task_id == options.task_id:
-                return task
-        raise ValueError(
-            f"unknown task_id {short_repr(options.task_id)} (reset option 'task_id'): use an id from "
-            "task_ids('test') or a train id of the form 'train-<difficulty>-<seed>'"
-        )
+        task = _task_by_id(env, options.task_id)
+        for key in ("split", "difficulty"):  # given alongside a task id, they must agree
+            wanted, actual = getattr(options, key), getattr(task, key)
+            if key in options.given and wanted != actual:
+                raise ValueError(
+                    f"reset options conflict: task_id {short_repr(options.task_id)} is a "
+                    f"{key} {actual!r} task, but option {key!r} is {wanted!r}; pass the "
+                    f"task_id alone, or {key!r} without a task_id"
+                )
+        return task
     difficulty = options.difficulty
     if options.split == "test":
         tasks = [t for t in env.split_tasks("test") if difficulty in (None, t.difficulty)]

@@ -45,6 +45,11 @@ def env(request):
         ({"difficulty": "extreme"}, ValueError, ["difficulty must be one of", "'extreme'"]),
         ({"difficulty": ["easy"]}, TypeError, ["difficulty must be one of"]),
         ({"difficulty": 10**5000}, TypeError, ["difficulty must be one of", "5001 digits"]),
+        ({"task_id": "train-easy-" + "0" * 5000 + "9" * 11}, ValueError, ["'task_id'", "out of range"]),
+        # a task id names its split and difficulty: options that say otherwise are a mistake
+        ({"task_id": "train-easy-1", "split": "test"}, ValueError, ["conflict", "'split'", "'test'", "'train'"]),
+        ({"task_id": "train-easy-1", "difficulty": "hard"}, ValueError, ["conflict", "'difficulty'", "'hard'"]),
+        ({"task_id": "test-0000", "split": "train"}, ValueError, ["conflict", "'split'"]),
     ],
 )  # fmt: skip
 def test_bad_options_are_clear_errors(env, options, error, words):
@@ -83,6 +88,26 @@ def test_accepted_option_forms_still_work(env):
     assert info["split"] == "test" and info["difficulty"] == "medium"
     _, info = env.reset(seed=1, options={})
     assert info["split"] == "train"
+    # leading zeros do not count against the seed's length (the code before this test let
+    # int() see all 5,001 digits and raise Python's int-string limit error)
+    _, info = env.reset(options={"task_id": "train-hard-" + "0" * 5000 + "1"})
+    assert info["task_id"] == "train-hard-1"
+    # options that agree with the task id are fine
+    _, info = env.reset(options={"task_id": test_id, "split": "test"})
+    assert info["task_id"] == test_id
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_a_failed_first_reset_under_gym_make_leaves_the_env_usable(env_id):
+    """Gymnasium's PassiveEnvChecker counts a first reset that raised as checked; its next
+    step then died on its own bookkeeping (TypeError) in the code before this test."""
+    env = gym.make(env_id)
+    with pytest.raises(ValueError):
+        env.reset(options={"task_id": "no-such-task"})
+    env.reset(options={"task_id": env.unwrapped.task_ids("test")[0]})
+    obs, reward, terminated, truncated, info = env.step("no tool call here")
+    assert info["invalid_action"] and obs in env.observation_space
+    env.close()
 
 
 def test_a_failed_reset_leaves_the_episode_running():

@@ -67,6 +67,49 @@ def play(env, action):
 # --- the two named examples --------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "action",
+    [
+        "<tool_call>{}</tool_call>".join(["", *["<tool_call>{\"name\": \"%s\"}</tool_call>"] * 99]),
+        "<tool_call>{oops</tool_call>" * 200,  # 200 malformed calls: 200 errors
+        "<tool_call>{\"name\": \"submit\"}</tool_call>" + "<tool_call>{\"name\": \"%s\"}</tool_call>" * 80,
+    ],
+    ids=["99 calls", "200 malformed calls", "80 calls after submit"],
+)  # fmt: skip
+def test_a_turn_of_many_calls_stays_inside_the_observation_space(made, action):
+    """One message per call skipped or ignored, and per parse error, put the observation of a
+    turn with more than 64 calls outside ``observation_space`` in the code before this test."""
+    name = tool_names(made)[0]
+    obs, info = play(made, action.replace("%s", name))
+    assert len(obs) <= made.unwrapped.max_tool_calls + 3
+    assert info["invalid_action"] or info.get("termination_reason") == "submitted"
+
+
+class _ItemsRaise(dict):
+    def items(self):
+        raise RuntimeError("hostile items()")
+
+
+class _LenRaises(str):
+    def __len__(self):
+        raise RuntimeError("hostile __len__")
+
+
+class _ReplaceLies(str):
+    def replace(self, *args):
+        return 42
+
+
+@pytest.mark.parametrize(
+    "action",
+    [_ItemsRaise(content="x"), _LenRaises("<tool_call>{}</tool_call>"), _ReplaceLies("a\x00b")],
+    ids=["dict whose items() raises", "str whose __len__ raises", "str whose replace lies"],
+)
+def test_hostile_subclasses_of_str_and_dict_are_answered_not_raised(made, action):
+    obs, info = play(made, action)
+    assert info["invalid_action"]
+
+
 def test_a_5000_digit_integer_in_the_arguments_is_an_invalid_action(made):
     name = tool_names(made)[0]
     obs, info = play(made, HUGE_INT_TEXT % name)
