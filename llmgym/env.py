@@ -276,11 +276,14 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         obs: list[dict[str, Any]] = []
         invalid = bool(parsed.errors)
         if parsed.errors:  # one message however many: a turn's observation stays bounded
-            errors = "\n".join(f"- {e}" for e in parsed.errors[:MAX_ERRORS_SHOWN])
+            shown = [f"- {e}" for e in parsed.errors[:MAX_ERRORS_SHOWN]]
             if len(parsed.errors) > MAX_ERRORS_SHOWN:
-                errors += f"\n- ... and {len(parsed.errors) - MAX_ERRORS_SHOWN} more"
-            head = "" if len(parsed.errors) == 1 else f"{len(parsed.errors)} problems:\n"
-            text = errors[2:] if len(parsed.errors) == 1 else head + errors
+                shown.append(f"- ... and {len(parsed.errors) - MAX_ERRORS_SHOWN} more")
+            text = (
+                parsed.errors[0]
+                if len(parsed.errors) == 1
+                else f"{len(parsed.errors)} problems:\n" + "\n".join(shown)
+            )
             obs.append(msg.user(f"[environment] Invalid action: {text}").to_dict())
         if not parsed.tool_calls and not parsed.errors:
             invalid = True

@@ -8,7 +8,8 @@ on file is exactly as it was, with no money moved for it; no other booking was m
 even one cancelled again; each payment method's net charge (and a voucher's balance) is what
 those bookings imply; seats and rooms left match the reservations; and the traveller was
 asked what the request leaves out (a booking on a guessed payment, party or area breaks the
-policy even when the guess is right). What the agent *said* plays no part. A pure function of the state and the task spec.
+policy even when the guess is right). What the agent *said* plays no part. A pure function
+of the state and the task spec.
 """
 
 from __future__ import annotations
