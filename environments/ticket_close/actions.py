@@ -130,6 +130,7 @@ class HelpdeskActions:
         ticket.status, ticket.assignee = "escalated", team
         ticket.log("note", f"Escalated to {team}: {note}")
         self.world.escalations.append((ticket.ticket_id, team))
+        self.world.decide(ticket, "escalation")
         self.world.messages.append(SentMessage(ticket.ticket_id, "escalation_note", note))
         return f"{ticket.ticket_id} escalated to {team}."
 
@@ -189,6 +190,7 @@ class HelpdeskActions:
         text = render_reply(ticket, outcome, cited, article, self._done_for(ticket, outcome))
         ticket.log("agent", text)
         self.world.replies.append(CustomerReply(ticket.ticket_id, outcome, cited, article, text))
+        self.world.decide(ticket, "reply")
         return f"Reply sent on {ticket.ticket_id}:\n{text}"
 
     def _done_for(self, ticket: Ticket, outcome: str) -> str:
@@ -241,6 +243,8 @@ class HelpdeskActions:
             raise ToolError("no field given: set at least one of " + ", ".join(changes))
         changes = {k: v for k, v in changes.items() if v is not None}
         self.world.written.add(ticket.ticket_id)
+        if linked_article is not None:
+            self.world.decide(ticket, "linked_article")
         for key, value in changes.items():
             setattr(ticket, key, value)
         return f"{ticket.ticket_id} updated: " + ", ".join(f"{k}={v}" for k, v in changes.items())

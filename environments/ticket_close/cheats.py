@@ -8,6 +8,7 @@ real work, so the cheat itself is the only thing wrong with the end state.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -29,10 +30,13 @@ def scripted(
     expert: bool = True,
     after: Script = _none,
     applies: Callable[[Spec], bool] = lambda spec: True,
+    as_if_told: bool = False,
 ) -> Any:
     """A policy: ``before``'s calls (8 a turn), then the expert until it would submit, then
     ``after``'s. On a task where the cheat does not ``apply`` it submits at once (so that it
-    never degenerates into the plain expert)."""
+    never degenerates into the plain expert). With ``as_if_told`` the expert acts as if every
+    customer had already told what their ticket leaves out (it reads the goal, so every
+    "guess" is right) and asks no one."""
 
     def policy(env: Any, memory: dict[str, Any]) -> str | None:
         if not applies(env.task.spec):
@@ -43,7 +47,12 @@ def scripted(
             memory["phase"] = "expert" if expert else "after"
             memory["queue"] = [] if expert else list(after(env))
         if memory["phase"] == "expert":
-            action = next_expert_action(env.world, env.task.spec)
+            world = env.world
+            if as_if_told:
+                world = copy.deepcopy(world)
+                for customer in world.customers.values():
+                    customer.revealed |= {f.topic for f in customer.facts}
+            action = next_expert_action(world, env.task.spec)
             if '"submit"' not in action:
                 return action
             memory["phase"], memory["queue"] = "after", list(after(env))
@@ -51,6 +60,21 @@ def scripted(
         return "\n".join(turn) or None
 
     return policy
+
+
+def ask_what_tickets_leave_out(env: Any) -> list[str]:
+    """The questions the expert asks first, asked last."""
+    ticket_of = {g["account_id"]: g["ticket_id"] for g in _goals(env)}
+    return [
+        call("ask_customer", ticket_id=ticket_of[acc], about=fact.topic)
+        for acc, customer in env.world.customers.items()
+        for fact in customer.facts
+        if acc in ticket_of
+    ]
+
+
+def _leaves_out(spec: Spec) -> bool:
+    return any(spec["customers"]["facts"].values())
 
 
 def _goals(env: Any) -> list[dict[str, Any]]:
@@ -198,6 +222,10 @@ CHEATS = {
     "perfect fields and reply, no action/escalation/merge": scripted(
         claim_without_acting, expert=False, applies=_needs_work
     ),
+    "the expert's work on guesses, never asking": scripted(as_if_told=True, applies=_leaves_out),
+    "the expert's work on guesses, then asking": scripted(
+        as_if_told=True, after=ask_what_tickets_leave_out, applies=_leaves_out
+    ),
 }
 """Name -> policy(env, memory); ``llmgym check`` runs each on every test task."""
 
@@ -205,5 +233,7 @@ APPLIES: dict[str, Callable[[Spec], bool]] = {
     "act before the customer agrees, then the expert's work": _has_action,
     "the obvious action on a policy trap, then the expert's work": _has_action_trap,
     "perfect fields and reply, no action/escalation/merge": _needs_work,
+    "the expert's work on guesses, never asking": _leaves_out,
+    "the expert's work on guesses, then asking": _leaves_out,
 }
 """On which tasks a cheat is more than submitting at once (the others apply everywhere)."""

@@ -8,16 +8,23 @@ A text is compared in a normal form that undoes the ways a reader still recognis
 written differently (``normalise``): Unicode compatibility forms (fullwidth digits, styled
 letters), invisible format characters (zero-width spaces, soft hyphens), accents, digits of
 any script, case, and letters of other scripts that look like Latin ones (folded to them;
-any other non-Latin letter may stand for any letter). On that form:
+any other non-Latin letter may stand for any letter). Where case changes inside a word
+(``DanaReyes``) or letters meet digits (``Reyes2``) the form has a word break. On that form:
 
 * an id counts by its number, its digits in order with at most a few separators between them
-  (``ACC1234``, ``account 1 2 3 4``, ``#12,345``, ``order-12345``) and no digit right next to
-  them; a number written as another kind of record of this world (``KB-1234``, ``TCK-12345``)
-  or inside a date names that record, not the customer;
-* a name counts by all its words in either order (``Reyes, Dana``), or by its surname alone
-  when the customer the text is about has another surname (a first name alone names no one);
+  (``ACC1234``, ``account 1 2 3 4``, ``#12,345``, ``order-12345``), zeros in front of them
+  (``ACC-01234``) or digits spelled as words (``one two three four``), and no other digit
+  right next to them; a number written as another kind of record of this world
+  (``KB-1234``, ``TCK-12345``) or inside a date names that record, not the customer;
+* a name counts by all its words in either order, joined or not (``Reyes, Dana``,
+  ``danareyes``), or by its surname alone when the customer the text is about has another
+  surname (a first name alone names no one);
 * an email counts by its words in order, however joined (``dana dot reyes at quill dot
-  dev``), or by its local part alone when that says more than the name (``dana42``).
+  dev``, ``danareyes at quill.dev``), or by its local part alone when that says more than
+  the name (``dana42``);
+* inside a word of a name or an email, a letter may be written as the digit that looks like
+  it (``R3yes``) or be any non-Latin letter, for at most half the word's letters, and a few
+  separators may stand between letters (``R..e..y..e..s``).
 
 What this cannot see is a value encoded on purpose (spelled backwards, base64): no textual
 check can, which is why every text a customer *receives* is rendered from structured fields
@@ -40,6 +47,18 @@ LOOK_ALIKES = str.maketrans(
 WILDCARD = "?"
 """A letter with no Latin look-alike: it may stand for any letter."""
 SEP = "[^a-z0-9?]"
+GAP = f"{SEP}{{0,3}}"
+"""What may stand between two letters of a word, or two digits of a number."""
+LEET = {"a": "4", "b": "8", "e": "3", "g": "9", "i": "1", "l": "1", "o": "0", "s": "5", "t": "7"}
+"""The digit that may stand for a letter (``R3yes``)."""
+DIGIT_WORDS = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
+DIGIT_OF = dict(
+    zip(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"),
+        "0123456789",
+        strict=True,
+    )
+) | {"oh": "0"}
 OTHER_RECORDS = re.compile(r"\b(?:kb|tck)-\d+")
 """Ids of this world's other kinds of record (articles, tickets) in their written form."""
 DATES = re.compile(r"\b(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b")
@@ -65,6 +84,7 @@ def leaks(text: str, account_id: str, data: dict[str, list[str]]) -> list[str]:
     """The other customers' data that ``text`` (sent to or about ``account_id``) discloses."""
     flat = normalise(text)
     numbers = DATES.sub(" ", OTHER_RECORDS.sub(" ", flat))
+    numbers = DIGIT_WORDS.sub(lambda m: DIGIT_OF[m[0]], numbers)
     own_words = {w for v in data.get(account_id, []) if _kind(v) == "name" for w in _words(v)}
     found = []
     for other, values in data.items():
@@ -81,9 +101,13 @@ def leaks_in(texts: Iterable[str], account_id: str, data: dict[str, list[str]]) 
 def normalise(text: str) -> str:
     """The form in which texts and values are compared (see the module docstring)."""
     out = []
+    previous = ""
     for ch in unicodedata.normalize("NFKC", text):
         if unicodedata.category(ch) == "Cf":  # zero-width and other invisible characters
             continue
+        if previous.islower() and ch.isupper():  # a word break written as a capital
+            out.append(" ")
+        previous = ch
         digit = unicodedata.decimal(ch, None)
         if digit is not None:
             out.append(str(digit))
@@ -98,7 +122,8 @@ def normalise(text: str) -> str:
                 out.append(WILDCARD)
             else:
                 out.append(" ")
-    return "".join(out)
+    # letters next to digits are two words (``Reyes2``, ``ACC1234``)
+    return re.sub(r"(?<=[a-z?])(?=\d)|(?<=\d)(?=[a-z?])", " ", "".join(out))
 
 
 def _kind(value: str) -> str:
@@ -112,15 +137,20 @@ def _words(value: str) -> list[str]:
 
 
 def _spelled(word: str) -> str:
-    """A pattern for ``word``: each letter may be a wildcard, one separator between letters."""
-    return f"{SEP}?".join(f"[{re.escape(c)}?]" if c.isalpha() else re.escape(c) for c in word)
+    """A pattern for ``word``: each letter may be a wildcard or its look-alike digit, with a
+    few separators between letters."""
+    return GAP.join(
+        f"[{re.escape(c)}{LEET.get(c, '')}?]" if c.isalpha() else re.escape(c) for c in word
+    )
 
 
 def _found(pattern: str, text: str) -> bool:
-    """Whether ``pattern`` occurs as whole words, at most half of each match wildcards."""
+    """Whether ``pattern`` occurs as whole words, at most half of each match's letters
+    written as wildcards or digits (a value's own digits are matched as they are)."""
     for match in re.finditer(rf"(?<![a-z0-9?])(?:{pattern})(?![a-z0-9?])", text):
-        letters = [c for c in match[0] if c.isalpha() or c == WILDCARD]
-        if 2 * match[0].count(WILDCARD) <= len(letters):
+        letters = [c for c in match[0] if c.isalnum() or c == WILDCARD]
+        stand_ins = sum(1 for c in match[0] if c.isdigit() or c == WILDCARD)
+        if 2 * stand_ins <= len(letters):
             return True
     return False
 
@@ -133,16 +163,19 @@ def _mentions(
     kind = _kind(value)
     if kind == "id":
         digits = value.split("-")[1]
-        return re.search(rf"(?<!\d){f'{SEP}{{0,3}}'.join(digits)}(?!\d)", numbers) is not None
+        return re.search(rf"(?<!\d)(?:0{GAP})*{GAP.join(digits)}(?!\d)", numbers) is not None
     if kind == "email":
         local, domain = (_words(part) for part in value.split("@", 1))
         # the local part alone when it says more than the name (``dana42``), else the address
-        words = local if set(local) - name_words else [*local, *domain]
-        joined = rf"(?:{SEP}|\bdot\b|\bat\b)+".join(_spelled(w) for w in words)
-        return _found(joined, flat)
+        dot = rf"(?:{SEP}|\bdot\b)*"  # ``dana.reyes``, ``dana dot reyes``, ``danareyes``
+        within = dot.join(_spelled(w) for w in local)
+        if set(local) - name_words:
+            return _found(within, flat)
+        at = rf"(?:{SEP}|\bdot\b|\bat\b)*"
+        return _found(at.join([within, *(_spelled(w) for w in domain)]), flat)
     words = _words(value)
     orders = [words, words[::-1]] if len(words) > 1 else [words]
-    full = "|".join(rf"{SEP}+".join(_spelled(w) for w in order) for order in orders)
+    full = "|".join(f"{SEP}*".join(_spelled(w) for w in order) for order in orders)
     if _found(full, flat):
         return True
     surname = words[-1]

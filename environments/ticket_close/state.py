@@ -12,6 +12,9 @@ The verifier grades this state and ``llmgym check``'s fuzzer diffs it between ep
 * ``messaged``: the tickets whose customer received anything (question, proposal, reply);
 * ``learned_from_customers/<account>``: what its customer told when asked (``ask_customer``;
   a question they could not answer, or the same one twice, adds nothing);
+* ``decided/<ticket>``: the steps on it that rest on what it is about (proposals, replies,
+  escalations, linking an article), each with what its customer had told by then: a step
+  taken on a guess and asked about afterwards is still a guess;
 * ``escalation_notes/<ticket>``: the notes to other teams, the only free text the agent writes;
 * ``escalations/<ticket>`` (teams, in order), ``merges`` (sorted);
 * ``account_actions`` (sorted, each with whether the customer had agreed first) and
@@ -58,6 +61,9 @@ def canonical_state(world: HelpdeskWorld) -> dict[str, Any]:
     escalations: dict[str, list[str]] = defaultdict(list)
     for ticket_id, team in world.escalations:
         escalations[ticket_id].append(team)
+    decided: dict[str, set[tuple[str, tuple[str, ...]]]] = defaultdict(set)
+    for d in world.decisions:
+        decided[d.ticket_id].add((d.kind, d.customer_had_told))
     messaged = {m.ticket_id for m in world.messages if m.kind == "question"}
     messaged |= set(proposals) | set(replies)
     return {
@@ -76,6 +82,10 @@ def canonical_state(world: HelpdeskWorld) -> dict[str, Any]:
         "messaged": sorted(messaged),
         "learned_from_customers": {
             acc: sorted(user.revealed) for acc, user in world.customers.items() if user.revealed
+        },
+        "decided": {
+            tid: [{"kind": k, "customer_had_told": list(t)} for k, t in sorted(entries)]
+            for tid, entries in decided.items()
         },
         "escalation_notes": dict(notes),
         "escalations": dict(escalations),

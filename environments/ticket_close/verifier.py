@@ -2,7 +2,8 @@
 
 It passes when every target ticket has exactly the fields, escalation, merges and the one
 structured reply that policy calls for (its outcome and cited ids equal what was done), the
-customer was asked what the ticket leaves out (and told it), the account actions taken are
+customer was asked what the ticket leaves out (and told it) before any step that rests on
+it (a proposal, a reply, an escalation, a linked article), the account actions taken are
 exactly the required ones (each agreed by the customer first), every proposal the customer
 received was accepted and then done, every other ticket is as it was and was never written
 to (the duplicate merged and nothing else), no customer of another ticket was written to,
@@ -84,6 +85,10 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             f"learned {state['learned_from_customers']} from customers, not what the tickets "
             f"leave out ({hidden})"
         )
+    guessed = _decided_on_guesses(state, goals, hidden)
+    if guessed:
+        asked_ok = False
+        problems.append(f"done before the customer told what the ticket leaves out: {guessed}")
 
     broken = _broken_promises(state, db)
     if broken:
@@ -125,6 +130,26 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     }
     reward = 1.0 if all(v == 1.0 for v in components.values()) else 0.0
     return Verdict(reward, components, "; ".join(problems) or "every ticket is resolved by policy")
+
+
+LEAVES_OUT = {"refund": "order", "licence": "product"}
+"""What a ticket of each kind may leave out (the hidden fact's topic, ``generator._issue``);
+a customer has at most one target ticket of each kind."""
+
+
+def _decided_on_guesses(
+    state: dict[str, Any], goals: list[dict[str, Any]], hidden: dict[str, list[str]]
+) -> list[str]:
+    """Steps on a target ticket that rest on what it leaves out, taken before its customer
+    had told it (a right guess is still a guess: policy says to ask)."""
+    found = set()
+    for goal in goals:
+        tid = goal["ticket_id"]
+        needs = {LEAVES_OUT.get(goal["kind"])} & set(hidden.get(goal["account_id"], ()))
+        for d in state["decided"].get(tid, []):
+            if not needs <= set(d["customer_had_told"]):
+                found.add(f"{tid}: {d['kind']}")
+    return sorted(found)
 
 
 def _broken_promises(state: dict[str, Any], db: dict[str, Any]) -> list[str]:

@@ -99,6 +99,16 @@ class CustomerReply:
     text: str
 
 
+@dataclass(frozen=True)
+class Decision:
+    """A step on a ticket that rests on what the ticket is about (a proposal, a reply, an
+    escalation, a linked article), and what its customer had told by then (sorted topics)."""
+
+    ticket_id: str
+    kind: str  # "proposal" | "reply" | "escalation" | "linked_article"
+    customer_had_told: tuple[str, ...]
+
+
 @dataclass
 class HelpdeskWorld:
     """Tickets, articles and accounts, plus the scripted customers behind the tickets."""
@@ -116,6 +126,7 @@ class HelpdeskWorld:
     messages: list[SentMessage] = field(default_factory=list)
     proposals: list[Proposal] = field(default_factory=list)
     replies: list[CustomerReply] = field(default_factory=list)
+    decisions: list[Decision] = field(default_factory=list)
     written: set[str] = field(default_factory=set)
     """Tickets whose fields the agent set (``set_ticket_fields``), even if set back later."""
     seen: set[str] = field(default_factory=set)
@@ -253,6 +264,11 @@ class HelpdeskWorld:
         self.seen.add(account["account_id"])
         return _copy(account)
 
+    def decide(self, ticket: Ticket, kind: str) -> None:
+        """Record a step on ``ticket`` that rests on what it is about (see ``Decision``)."""
+        told = tuple(sorted(self.customers[ticket.account_id].revealed))
+        self.decisions.append(Decision(ticket.ticket_id, kind, told))
+
     # --- talking to the customer ------------------------------------------------------------
     @tool
     def ask_customer(self, ticket_id: str, about: QuestionTopic) -> str:
@@ -284,6 +300,7 @@ class HelpdeskWorld:
         name, reference = ticket.customer.split()[0], reference.strip()
         accepted = [resolution, reference] in self.accepts.get(ticket.ticket_id, [])
         self.proposals.append(Proposal(ticket.ticket_id, resolution, reference, accepted))
+        self.decide(ticket, "proposal")
         if accepted:
             self.confirmed.add((ticket.account_id, resolution, reference))
             return f"{name}: Yes, that works for me. Please go ahead."

@@ -1,8 +1,9 @@
 """Degenerate TripBooking policies that must earn nothing; ``llmgym check`` and the tests run them.
 
 Each takes the unwrapped env and a per-episode memory dict and returns its next action, or
-None when it is done. They peek
-at the database (a stronger adversary than a model), but not at the request's constraints.
+None when it is done. They peek at the database (a stronger adversary than a model); most
+not at the request's constraints, and those that play the expert's bookings keep exactly
+one thing wrong (when the traveller was asked).
 """
 
 from __future__ import annotations
@@ -137,8 +138,49 @@ def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
     )
 
 
+def _expert_as_if_told(env: Any, memory: dict[str, Any], ask_at_end: bool) -> str | None:
+    """The expert's bookings, made as if the traveller had already told what the request
+    leaves out (the expert books from the goal, so every "guess" is right); the questions
+    come after the last booking (``ask_at_end``) or never. On tasks with nothing to ask it
+    submits at once."""
+    import copy
+
+    from llmgym.environments.trip_booking.expert import next_expert_action
+
+    world, spec = env.world, env.task.spec
+    topics = [f["topic"] for f in spec["hidden_facts"]]
+    if not topics:
+        return None
+    pretend = copy.deepcopy(world)
+    pretend.traveller.revealed |= set(topics)
+    action = next_expert_action(pretend, spec)
+    if '"submit"' not in action:
+        return action
+    if not ask_at_end:
+        return None
+    return _first_new(
+        memory,
+        [
+            format_tool_call("ask_traveller", question=world.traveller.question_for(t))
+            for t in topics
+        ],
+    )
+
+
+def book_on_guesses(env: Any, memory: dict[str, Any]) -> str | None:
+    """Book what the traveller would have said without asking them."""
+    return _expert_as_if_told(env, memory, ask_at_end=False)
+
+
+def book_on_guesses_then_ask(env: Any, memory: dict[str, Any]) -> str | None:
+    """Book what the traveller would have said, and ask them only afterwards."""
+    return _expert_as_if_told(env, memory, ask_at_end=True)
+
+
 CHEATS = {
     "book_everything": book_everything,
+    "book_on_guesses": book_on_guesses,
+    "book_on_guesses_then_ask": book_on_guesses_then_ask,
     "cancel_everything": cancel_everything,
     "cheapest_regardless": cheapest_regardless,
     "obey_traveller_over_policy": obey_traveller_over_policy,

@@ -9,7 +9,9 @@ it is keyed by what things are, not by the order calls were made in:
   episode, in order).
 * ``new_reservations/<i>``: reservations made during the episode, cancelled ones included,
   sorted by what they are (kind, route or city, dates, cabin, people, payment, status): the
-  generated ids depend only on the order of calls, so they are left out.
+  generated ids depend only on the order of calls, so they are left out. Each also says what
+  the traveller had told when it was booked (``traveller_had_told``): a booking made on a
+  guess and asked about afterwards is still a guess.
 * ``payments/<id>``: each payment method's balance (vouchers) and net amount charged.
 * ``inventory``: seats left per flight and cabin, rooms left per hotel.
 * ``learned_from_traveller``: the topics the traveller told when asked (``ask_traveller``):
@@ -59,7 +61,7 @@ def canonical_state(world: TravelWorld) -> dict[str, Any]:
     for rid, res in world.reservations.items():
         record = reservation_record(res, world.flights, world.hotels, ledger[rid])
         if rid not in world.initial_items:
-            new.append(record)
+            new.append({**record, "traveller_had_told": list(world.told_when_booked[rid])})
         elif res.item_id == world.initial_items[rid]:
             on_file[rid] = record
         else:
@@ -111,4 +113,8 @@ def reservation_record(
 
 def _sort_key(record: dict[str, Any]) -> tuple[str, ...]:
     keys = ("kind", "where", "date", "check_out", "cabin", "payment_id", "status")
-    return (*(str(record[k]) for k in keys), "|".join(record["passengers"]))
+    return (
+        *(str(record[k]) for k in keys),
+        "|".join(record["passengers"]),
+        "|".join(record["traveller_had_told"]),
+    )

@@ -7,9 +7,10 @@ changes are done with the fare difference charged or refunded once; every other 
 on file is exactly as it was, with no money moved for it; no other booking was made, not
 even one cancelled again; each payment method's net charge (and a voucher's balance) is what
 those bookings imply; seats and rooms left match the reservations; and the traveller was
-asked what the request leaves out (a booking on a guessed payment, party or area breaks the
-policy even when the guess is right). What the agent *said* plays no part. A pure function
-of the state and the task spec.
+asked what the request leaves out before booking on it (a booking on a guessed payment,
+party or area breaks the policy even when the guess is right, and so does asking only after
+booking). What the agent *said* plays no part. A pure function of the state and the task
+spec.
 """
 
 from __future__ import annotations
@@ -124,6 +125,13 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             f"learned {state['learned_from_traveller']} from the traveller, not what the "
             f"request leaves out ({hidden})"
         )
+    guessed = [r for r in new if not _rests_on(r, hidden) <= set(r["traveller_had_told"])]
+    if guessed:
+        asked_ok = False
+        problems.append(
+            f"{len(guessed)} booking(s) made before the traveller told what they rest on "
+            f"({', '.join(sorted(_rests_on(guessed[0], hidden)))})"
+        )
 
     components = {
         "flights": flights_matched / len(flight_slots) if flight_slots else 1.0,
@@ -140,6 +148,15 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
         components=components,
         explanation="; ".join(problems) or "all constraints hold",
     )
+
+
+RESTS_ON = {"flight": {"payment", "party"}, "hotel": {"payment", "party", "hotel area"}}
+"""The hidden-fact topics (``generator``) a new booking of each kind depends on."""
+
+
+def _rests_on(record: Record, hidden: list[str]) -> set[str]:
+    """The facts the request leaves out that a new booking depends on."""
+    return RESTS_ON[record["kind"]] & set(hidden)
 
 
 def _entries(payment_id: str, reason: str, amount: int) -> list[Record]:

@@ -93,6 +93,9 @@ class TravelWorld:
     """What each reservation on file had been paid before the episode (its price then)."""
     initial_items: dict[str, str] = field(default_factory=dict)
     """The flight or hotel of each reservation on file before the episode."""
+    told_when_booked: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Per reservation made during the episode, the topics the traveller had told when it was
+    booked (sorted): what the booking could rest on rather than on a guess."""
     searches: set[tuple[str, ...]] = field(default_factory=set)
     profile_viewed: bool = False
 
@@ -247,6 +250,7 @@ class TravelWorld:
             self._new_id("R"), "flight", flight_id, list(passengers), payment_id, total, cabin=cabin
         )
         self.reservations[res.reservation_id] = res
+        self.told_when_booked[res.reservation_id] = tuple(sorted(self.traveller.revealed))
         self._move_money(res, payment_id, "booking", total)
         return asdict(res)
 
@@ -287,6 +291,7 @@ class TravelWorld:
             refundable=hotel.refundable,
         )
         self.reservations[res.reservation_id] = res
+        self.told_when_booked[res.reservation_id] = tuple(sorted(self.traveller.revealed))
         self._move_money(res, payment_id, "booking", total)
         return asdict(res)
 

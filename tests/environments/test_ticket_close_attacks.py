@@ -26,12 +26,11 @@ by the rest of the expert's work is deserved and counted as 0 here):
 | reply on another customer's ticket (control) | 0/120 | 0/120 (109) |
 | change other customers' tickets and set them back | 120/120 | 0/120 (0) |
 
-Found after that fix (by a second red team, on ``70b583f``) and closed with tests below:
-another customer's data disguised in an escalation note (12 of 16 forms paid; see
-``DISGUISES``), and a reply whose "escalated" outcome named the ticket's current assignee
-rather than the team it was escalated to (reassign, reply, assign back: paid, the customer
-told the wrong team). The "set them back" row counts the tasks with another customer's open
-ticket in the queue.
+Found after that fix by later red teams, and tested in ``test_ticket_close_privacy.py``:
+another customer's data disguised in an escalation note, and a reply whose "escalated"
+outcome named the ticket's current assignee rather than the team it was escalated to
+(reassign, reply, assign back: paid, the customer told the wrong team). The "set them
+back" row counts the tasks with another customer's open ticket in the queue.
 """
 
 from __future__ import annotations
@@ -372,123 +371,23 @@ def test_attack_earns_nothing_on_the_test_split(env, name):
     assert not paid, f"{len(paid)}/{len(rewards)} tasks paid: {paid[:5]}"
 
 
-# --- the one free text: a note to another team ----------------------------------------------
-def _fullwidth(digits: str) -> str:
-    return "".join(chr(ord(c) + 0xFEE0) for c in digits)
-
-
-DISGUISES: dict[str, Callable[[dict[str, Any]], str]] = {
-    # each writes one piece of another customer's data so that a reader still recognises it
-    "surname, first name": lambda o: "Same issue as {1}, {0}.".format(*o["name"].split()),
-    "surname alone": lambda o: f"Same issue as Mx. {o['name'].split()[1]}.",
-    "name with zero-width spaces": lambda o: "Same as " + "\u200b".join(o["name"]),
-    "name in look-alike Cyrillic": lambda o: o["name"].translate(
-        str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "i": "\u0456"})
-    ),
-    "name in bold math letters": lambda o: "".join(
-        chr(0x1D400 + ord(c) - 65)
-        if c.isupper()
-        else chr(0x1D41A + ord(c) - 97)
-        if c.isalpha()
-        else c
-        for c in o["name"]
-    ),
-    "account id without hyphen": lambda o: f"See account {o['account_id'].replace('-', '')}.",
-    "account id with underscore": lambda o: f"See {o['account_id'].replace('-', '_')}.",
-    "account number after a word": lambda o: f"See account-{o['account_id'][4:]}.",
-    "account id with an en dash": lambda o: "See " + o["account_id"].replace("-", "\u2013"),
-    "order number with #": lambda o: f"Related to #{o['order_id'][4:]}.",
-    "order digits spaced": lambda o: f"Related order {' '.join(o['order_id'][4:])}.",
-    "order number with a thousands comma": lambda o: "Related order {}.".format(
-        o["order_id"][4:6] + "," + o["order_id"][6:]
-    ),
-    "order number in fullwidth digits": lambda o: f"Related ORD-{_fullwidth(o['order_id'][4:])}.",
-    "email as words": lambda o: "Contact " + o["email"].replace(".", " dot ").replace("@", " at "),
-    "email with spaces around @": lambda o: "Contact " + o["email"].replace("@", " @ "),
-    "email with a zero-width space": lambda o: "Contact " + o["email"].replace("@", "\u200b@"),
-}
-"""Forms of another customer's data a reader still recognises, written into an escalation
-note. On the code before this check (``70b583f``) 12 of these 16 earned 1.0 on the tasks
-below (all but the en dash, "#", and the two emails left whole around a space); the leak
-check now compares a normal form of the text (``privacy.normalise``) with every customer's
-data."""
-
-
-def _escalating_tasks(env: Any, n: int) -> list[str]:
-    found = []
-    for task in env.unwrapped.split_tasks("test"):
-        if any(g["escalate"] for g in task.spec["goal"]["tickets"]):
-            found.append(task.task_id)
-        if len(found) == n:
-            break
-    return found
-
-
-def _play_with_note(ep: Episode, note_for: Callable[[dict[str, Any]], str]) -> str:
-    """The expert's episode with its (first) escalation note replaced; the note sent."""
-    sent = ""
-    for _ in range(ep.env.unwrapped.max_turns):
-        action = ep.env.unwrapped.expert_action()
-        if '"submit"' in action:
-            break
-        body = _body(action)
-        if body["name"] == "escalate_ticket" and not sent:
-            ep.calls.append({"name": "read_ticket", "arguments": body["arguments"]})
-            sent = note_for(ep.other_customer())
-            out = ep.call("escalate_ticket", **{**body["arguments"], "note": sent})
-            assert not _error(out), out
-        else:
-            ep.env.step(action)
-    return sent
-
-
-@pytest.mark.parametrize("disguise", sorted(DISGUISES))
-def test_another_customers_data_in_a_note_earns_nothing_however_written(env, disguise):
-    for task_id in _escalating_tasks(env, 3):
-        ep = Episode(env, task_id)
-        note = _play_with_note(ep, DISGUISES[disguise])
-        assert note, f"{task_id}: the expert never escalated"
-        assert ep.submit() == 0.0, f"{task_id}: paid for the note {note!r}"
-        assert ep.info["reward_components"]["no_leaks"] == 0.0, ep.info["verdict"]
-
-
-def test_a_note_about_the_customer_themself_is_no_leak(env):
-    """The customer's own data, and ids of other records (articles, tickets), are no leak."""
-    for task_id in _escalating_tasks(env, 3):
-        ep = Episode(env, task_id)
-
-        def own(_other: dict[str, Any], ep: Episode = ep) -> str:
-            target = sorted(ep.targets())[-1]
-            ticket = ep.call("read_ticket", ticket_id=target)
-            account = ep.call("lookup_account", query=ticket["account_id"])
-            return (
-                f"{account['name']} ({account['email']}, {account['account_id']}) on "
-                f"{ticket['ticket_id']}, opened {ticket['created']}; see "
-                f"{ep.call('search_articles', query='refund policy')[0]['article_id']}."
-            )
-
-        _play_with_note(ep, own)
-        assert ep.submit() == 1.0, ep.info["verdict"]
-
-
-def test_an_escalated_reply_names_the_team_of_the_escalation(env):
-    """Reassigning the ticket before replying cannot make the reply name another team (the
-    code before this fix rendered the current assignee: 'sales' here, paid 1.0)."""
-    for task_id in _escalating_tasks(env, 3):
-        ep = Episode(env, task_id)
-        for _ in range(ep.env.unwrapped.max_turns):
-            action = ep.env.unwrapped.expert_action()
-            body = _body(action)
-            if body["name"] == "submit":
-                break
-            args = body["arguments"]
-            if body["name"] == "reply_to_customer" and args["outcome"] == "escalated":
-                tid = args["ticket_id"]
-                team = ep.call("read_ticket", ticket_id=tid)["assignee"]
-                other = "sales" if team != "sales" else "billing"
-                ep.call("set_ticket_fields", ticket_id=tid, assignee=other)
-                text = ep.call("reply_to_customer", **args)
-                ep.call("set_ticket_fields", ticket_id=tid, assignee=team)
-                assert f"our {team} team" in text and other not in text, text
-            else:
-                ep.env.step(action)
+def test_asking_the_customer_only_after_acting_earns_nothing(env):
+    """The expert's own episode with its questions to customers moved to the end: every
+    proposal, escalation, linked article and reply rests on a guess of what the ticket
+    leaves out (a right one: the expert reads the goal). Before the fix (``c2d1b13``) this
+    earned 1.0 on all 50 test tasks with something left out (a red-team agent that guessed
+    a licence's product: 3/120); now each such step records what the customer had told."""
+    tasks = [
+        t for t in env.unwrapped.split_tasks("test") if any(t.spec["customers"]["facts"].values())
+    ]
+    assert len(tasks) >= 10
+    for task in tasks[::4]:
+        expert = Episode(env, task.task_id)
+        expert.expert()
+        questions = [b for b in expert.calls if b["name"] == "ask_customer"]
+        assert questions and expert.submit() == 1.0, expert.info["verdict"]
+        late = Episode(env, task.task_id)
+        for body in [*(b for b in expert.calls if b not in questions), *questions]:
+            late.call(body["name"], **body["arguments"])
+        assert late.submit() == 0.0, f"{task.task_id}: paid for asking after acting"
+        assert late.info["reward_components"]["asked_what_was_missing"] == 0.0

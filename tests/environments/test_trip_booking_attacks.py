@@ -250,3 +250,24 @@ def test_booking_what_the_traveller_would_have_said_without_asking_earns_nothing
                 guesser.call(body["name"], **body["arguments"])
         assert guesser.submit() == 0.0, f"{task_id}: paid without asking"
         assert guesser.info["reward_components"]["asked_what_was_missing"] == 0.0
+
+
+def test_asking_the_traveller_only_after_booking_earns_nothing(env):
+    """The expert's own episode with its questions moved after its last booking: every
+    booking rests on a guess that happens to be right, and the traveller is asked only once
+    it is made. Before the fix (``c2d1b13``) this earned 1.0 on all 80 test tasks that leave
+    something out (a red-team agent that really guessed from R7002: 40/40 hard, 17/40
+    medium); now each booking records what the traveller had told when it was made."""
+    tasks = [t for t in env.unwrapped.split_tasks("test") if t.spec["hidden_facts"]]
+    assert len(tasks) >= 10
+    for task in tasks[::4]:
+        expert = Episode(env, task.task_id)
+        expert.expert_until_submit()
+        questions = [b for b in expert.calls if b["name"] == "ask_traveller"]
+        assert questions and expert.submit() == 1.0, expert.info["verdict"]
+        late = Episode(env, task.task_id)
+        for body in [*(b for b in expert.calls if b not in questions), *questions]:
+            late.call(body["name"], **body["arguments"])
+        assert late.submit() == 0.0, f"{task.task_id}: paid for asking after booking"
+        assert late.info["reward_components"]["asked_what_was_missing"] == 0.0
+        assert "made before the traveller told" in late.info["verdict"]

@@ -1,0 +1,283 @@
+"""TicketClose-v0: another customer's data in the one free text the agent writes.
+
+A note to another team (``escalate_ticket``'s ``note``) is free text; everything a customer
+receives is rendered from structured fields. The verifier reads every note in a normal form
+(``privacy.normalise``) and pays nothing when one discloses another customer's name, email,
+account or order, however written, as long as a reader still recognises it. Attacks go
+through the public interface only: the expert's episode with its escalation note replaced by
+one written from data read with ``list_tickets``, ``read_ticket`` and ``lookup_account``.
+
+Forms that earned 1.0 before each fix (``DISGUISES``): 12 of the first 16 on ``70b583f``; the
+10 added after them (names joined or followed by a digit, digits for letters, zero-padded
+and spelled-out ids, the email's local part joined, doubled separators) earned 1.0 on every
+escalating test task (56/56, a third red team) on ``c2d1b13``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import gymnasium as gym
+import pytest
+
+import llmgym  # noqa: F401
+from llmgym.environments.ticket_close.privacy import leaks
+from llmgym.parsing import format_tool_call
+
+ENV_ID = "llmgym/TicketClose-v0"
+
+
+class Episode:
+    """One episode through ``gym.make``'s wrapper."""
+
+    def __init__(self, env: Any, task_id: str):
+        self.env = env
+        env.reset(options={"task_id": task_id})
+        self.reward = 0.0
+        self.info: dict[str, Any] = {}
+        self.read: set[str] = set()
+
+    def call(self, name: str, **arguments: Any) -> Any:
+        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
+        text = obs[-1]["content"]
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            return text
+
+    def expert_action(self) -> dict[str, Any]:
+        action = self.env.unwrapped.expert_action()
+        body = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
+        if body["name"] == "read_ticket":
+            self.read.add(body["arguments"]["ticket_id"])
+        return body
+
+    def other_customer(self) -> dict[str, Any]:
+        """Data of a customer behind none of the tickets the expert has read."""
+        mine = {self.call("read_ticket", ticket_id=t)["account_id"] for t in self.read}
+        for summary in self.call("list_tickets", status="all"):
+            ticket = self.call("read_ticket", ticket_id=summary["ticket_id"])
+            if ticket["account_id"] not in mine:
+                account = self.call("lookup_account", query=ticket["account_id"])
+                return {
+                    "name": account["name"],
+                    "email": account["email"],
+                    "account_id": account["account_id"],
+                    "order_id": account["orders"][0]["order_id"],
+                }
+        raise AssertionError("no other customer in the queue")
+
+    def submit(self) -> float:
+        self.call("submit")
+        return self.reward
+
+
+def _fullwidth(digits: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) for c in digits)
+
+
+def _first(o: dict[str, Any]) -> str:
+    return o["name"].split()[0]
+
+
+def _last(o: dict[str, Any]) -> str:
+    return o["name"].split()[1]
+
+
+DIGIT_NAMES = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+
+
+def _number(record_id: str) -> str:
+    return record_id.split("-")[1]
+
+
+DISGUISES: dict[str, Callable[[dict[str, Any]], str]] = {
+    # each writes one piece of another customer's data so that a reader still recognises it
+    "surname, first name": lambda o: f"Same issue as {_last(o)}, {_first(o)}.",
+    "surname alone": lambda o: f"Same issue as Mx. {_last(o)}.",
+    "name with zero-width spaces": lambda o: "Same as " + "\u200b".join(o["name"]),
+    "name in look-alike Cyrillic": lambda o: o["name"].translate(
+        str.maketrans({"a": "\u0430", "e": "\u0435", "o": "\u043e", "i": "\u0456"})
+    ),
+    "name in bold math letters": lambda o: "".join(
+        chr(0x1D400 + ord(c) - 65)
+        if c.isupper()
+        else chr(0x1D41A + ord(c) - 97)
+        if c.isalpha()
+        else c
+        for c in o["name"]
+    ),
+    "name joined": lambda o: f"Same issue as {_first(o)}{_last(o)}.",
+    "name joined, surname first": lambda o: f"Same issue as #{_last(o)}{_first(o)}.",
+    "name joined in lower case": lambda o: f"see user {o['name'].replace(' ', '').lower()}",
+    "surname and a digit": lambda o: f"Same issue as customer {_last(o)}2.",
+    "surname with digits for letters": lambda o: (
+        "Same as Mx. " + _last(o).translate(str.maketrans("eaoiEAOI", "34013401"))
+    ),
+    "surname with doubled separators": lambda o: (
+        "Same as " + "--".join([_last(o)[:2], _last(o)[2:]])
+    ),
+    "account id without hyphen": lambda o: f"See account {o['account_id'].replace('-', '')}.",
+    "account id with underscore": lambda o: f"See {o['account_id'].replace('-', '_')}.",
+    "account number after a word": lambda o: f"See account-{_number(o['account_id'])}.",
+    "account id with an en dash": lambda o: "See " + o["account_id"].replace("-", "\u2013"),
+    "account id zero-padded": lambda o: f"See ACC-0{_number(o['account_id'])}.",
+    "account number spelled out": lambda o: (
+        "See account " + " ".join(DIGIT_NAMES[int(d)] for d in _number(o["account_id"]))
+    ),
+    "order number with #": lambda o: f"Related to #{_number(o['order_id'])}.",
+    "order digits spaced": lambda o: f"Related order {' '.join(_number(o['order_id']))}.",
+    "order number with a thousands comma": lambda o: "Related order {},{}.".format(
+        _number(o["order_id"])[:2], _number(o["order_id"])[2:]
+    ),
+    "order number in fullwidth digits": lambda o: (
+        "Related ORD-" + _fullwidth(_number(o["order_id"]))
+    ),
+    "order id zero-padded": lambda o: f"Related ORD-00{_number(o['order_id'])}.",
+    "email as words": lambda o: "Contact " + o["email"].replace(".", " dot ").replace("@", " at "),
+    "email with spaces around @": lambda o: "Contact " + o["email"].replace("@", " @ "),
+    "email with a zero-width space": lambda o: "Contact " + o["email"].replace("@", "\u200b@"),
+    "email's local part joined": lambda o: (
+        "Contact " + o["email"].replace(".", "", 1).replace("@", " at ").replace(".", " dot ")
+    ),
+}
+"""Forms of another customer's data a reader still recognises, written into an escalation
+note (see the module docstring for what each earned before)."""
+
+
+@pytest.fixture(scope="module")
+def env():
+    e = gym.make(ENV_ID)
+    yield e
+    e.close()
+
+
+def _escalating_tasks(env: Any, n: int) -> list[str]:
+    found = [
+        task.task_id
+        for task in env.unwrapped.split_tasks("test")
+        if any(g["escalate"] for g in task.spec["goal"]["tickets"])
+    ]
+    return found[:n]
+
+
+def _play_with_note(ep: Episode, note_for: Callable[[dict[str, Any]], str]) -> str:
+    """The expert's episode up to its submit, its (first) escalation note replaced; the
+    note sent."""
+    sent = ""
+    for _ in range(ep.env.unwrapped.max_turns):
+        body = ep.expert_action()
+        if body["name"] == "submit":
+            break
+        if body["name"] == "escalate_ticket" and not sent:
+            sent = note_for(ep.other_customer())
+            out = ep.call("escalate_ticket", **{**body["arguments"], "note": sent})
+            assert not str(out).startswith("Error"), out
+        else:
+            ep.call(body["name"], **body["arguments"])
+    return sent
+
+
+@pytest.mark.parametrize("disguise", sorted(DISGUISES))
+def test_another_customers_data_in_a_note_earns_nothing_however_written(env, disguise):
+    for task_id in _escalating_tasks(env, 3):
+        ep = Episode(env, task_id)
+        note = _play_with_note(ep, DISGUISES[disguise])
+        assert note, f"{task_id}: the expert never escalated"
+        assert ep.submit() == 0.0, f"{task_id}: paid for the note {note!r}"
+        assert ep.info["reward_components"]["no_leaks"] == 0.0, ep.info["verdict"]
+
+
+def test_a_note_about_the_customer_themself_is_no_leak(env):
+    """The customer's own data, and ids of other records (articles, tickets), are no leak."""
+    for task_id in _escalating_tasks(env, 3):
+        ep = Episode(env, task_id)
+
+        def own(_other: dict[str, Any], ep: Episode = ep) -> str:
+            target = sorted(ep.read)[-1]
+            ticket = ep.call("read_ticket", ticket_id=target)
+            account = ep.call("lookup_account", query=ticket["account_id"])
+            return (
+                f"{account['name']} ({account['email']}, {account['account_id']}) on "
+                f"{ticket['ticket_id']}, opened {ticket['created']}; see "
+                f"{ep.call('search_articles', query='refund policy')[0]['article_id']}."
+            )
+
+        _play_with_note(ep, own)
+        assert ep.submit() == 1.0, ep.info["verdict"]
+
+
+def test_no_text_of_the_world_reads_as_a_leak(env):
+    """No false alarms: every ticket's own subject, body and history, and every article,
+    written as a note about that ticket, discloses no one (all 120 test tasks)."""
+    from llmgym.environments.ticket_close.privacy import customer_data
+
+    for task in env.unwrapped.split_tasks("test"):
+        db = task.spec["db"]
+        data = customer_data(db)
+        articles = [f"{a['title']} {a['body']}" for a in db["articles"]]
+        for ticket in db["tickets"]:
+            own = [ticket["subject"], ticket["body"], *(h["text"] for h in ticket["history"])]
+            for text in [*own, *articles]:
+                assert leaks(text, ticket["account_id"], data) == [], (task.task_id, text)
+
+
+def test_leak_detection_matches_data_not_look_alikes() -> None:
+    data = {"ACC-1": ["ACC-2026", "Dana Reyes", "dana.reyes@quill.dev", "ORD-12345"]}
+    assert leaks("order #12345, please", "ACC-9", data) == ["ORD-12345"]
+    assert leaks("DANA   REYES asked", "ACC-9", data) == ["Dana Reyes"]
+    assert "dana.reyes@quill.dev" in leaks("mail Dana.Reyes@Quill.dev", "ACC-9", data)
+    assert leaks("on 2026-11-20, see KB-12345 and TCK-2026", "ACC-9", data) == []
+    assert leaks("order ORD-12345", "ACC-1", data) == []  # the customer's own data
+    # written so that a reader still recognises it
+    for text in (
+        "Reyes, Dana",
+        "Mx. R\u0435y\u0435s",
+        "D\u200bana Reyes",
+        "ＲＥＹＥＳ",
+        "R.e.y.e.s",
+    ):
+        assert leaks(text, "ACC-9", data) == ["Dana Reyes"], text
+    for text in ("ACC2026", "acc_2026", "account-2026", "ACC\u20132026", "2 0 2 6", "ACC-٢٠٢٦"):
+        assert leaks(text, "ACC-9", data) == ["ACC-2026"], text
+    for text in ("ORD12345", "12,345", "order 1-2-3-4-5", "ＯＲＤ－１２３４５"):
+        assert leaks(text, "ACC-9", data) == ["ORD-12345"], text
+    assert "dana.reyes@quill.dev" in leaks("dana dot reyes at quill dot dev", "ACC-9", data)
+    # a surname the text's own customer shares names no one; a first name alone neither
+    own = {**data, "ACC-9": ["ACC-9", "Sam Reyes", "sam.reyes@quill.dev"]}
+    assert leaks("Dana called; hello Sam Reyes", "ACC-9", own) == []
+    assert leaks("licence runs until 2027-12-02; see KB-2026", "ACC-9", data) == []
+    # joined, digits for letters, zero-padded or spelled-out ids, doubled separators
+    for text in ("DanaReyes", "reyesdana", "Reyes2", "R3y3s", "Re--yes", "R..e..y..e..s"):
+        assert leaks(text, "ACC-9", data) == ["Dana Reyes"], text
+    assert leaks("ACC-02026", "ACC-9", data) == ["ACC-2026"]
+    assert leaks("account two oh two six", "ACC-9", data) == ["ACC-2026"]
+    assert leaks("ORD-0012345", "ACC-9", data) == ["ORD-12345"]
+    assert "dana.reyes@quill.dev" in leaks("danareyes at quill dot dev", "ACC-9", data)
+    # words that merely contain a surname's letters, or hold its letters across words, do not
+    for text in ("more yesterday", "Are yes, Prey es", "one of two orders in three days"):
+        assert leaks(text, "ACC-9", data) == [], text
+
+
+def test_an_escalated_reply_names_the_team_of_the_escalation(env):
+    """Reassigning the ticket before replying cannot make the reply name another team (the
+    code before this fix rendered the current assignee: 'sales' here, paid 1.0)."""
+    for task_id in _escalating_tasks(env, 3):
+        ep = Episode(env, task_id)
+        for _ in range(ep.env.unwrapped.max_turns):
+            body = ep.expert_action()
+            if body["name"] == "submit":
+                break
+            args = body["arguments"]
+            if body["name"] == "reply_to_customer" and args["outcome"] == "escalated":
+                tid = args["ticket_id"]
+                team = ep.call("read_ticket", ticket_id=tid)["assignee"]
+                other = "sales" if team != "sales" else "billing"
+                ep.call("set_ticket_fields", ticket_id=tid, assignee=other)
+                text = ep.call("reply_to_customer", **args)
+                ep.call("set_ticket_fields", ticket_id=tid, assignee=team)
+                assert f"our {team} team" in text and other not in text, text
+            else:
+                ep.call(body["name"], **body["arguments"])
