@@ -67,6 +67,8 @@ class Verdict:
     def __post_init__(self) -> None:
         if not 0.0 <= self.reward <= 1.0:
             raise ValueError(f"reward must be in [0, 1], got {self.reward}")
+        # the explanation may quote agent output: keep it writable as UTF-8, like messages
+        object.__setattr__(self, "explanation", msg.clean_text(self.explanation))
 
 
 class LLMEnv(gym.Env[list[dict[str, Any]], Any]):

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmgym.messages import ToolCall
+from llmgym.messages import ToolCall, clean_text
 
 TOOL_CALL_RE = re.compile(r"<tool_call>(.*?)(?:</tool_call>|$)", re.DOTALL)
 MAX_ERROR_SNIPPET = 200
@@ -141,15 +141,6 @@ def decode_json(text: str) -> Any:
         raise JsonLimitError("nested too deeply") from None
 
 
-def _clean_str(text: str) -> str:
-    """``text`` with lone surrogates (unencodable in UTF-8) replaced by U+FFFD."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
-    return text
-
-
 def plain_json(value: Any, depth: int = 0) -> Any:
     """A copy of ``value`` as plain, bounded JSON data, or ``JsonLimitError`` saying why not.
 
@@ -162,7 +153,7 @@ def plain_json(value: Any, depth: int = 0) -> Any:
     if value is None or isinstance(value, bool):
         return value
     if isinstance(value, str):
-        return _clean_str(str.__str__(value))
+        return clean_text(str.__str__(value))
     if isinstance(value, int):
         if value.bit_length() > _MAX_INT_BITS:
             raise JsonLimitError(f"an integer is out of range (at most {MAX_INT_DIGITS} digits)")
@@ -178,7 +169,7 @@ def plain_json(value: Any, depth: int = 0) -> Any:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise JsonLimitError(f"object keys must be strings, got a {type(key).__name__}")
-            out[_clean_str(str.__str__(key))] = plain_json(item, depth + 1)
+            out[clean_text(str.__str__(key))] = plain_json(item, depth + 1)
         return out
     raise JsonLimitError(
         f"a {type(value).__name__} is not a JSON value "
@@ -215,12 +206,12 @@ def _call_from_payload(payload: Any, index: int) -> tuple[ToolCall | None, str |
         arguments = plain_json(arguments)
     except JsonLimitError as exc:
         return None, f'tool call #{index + 1} ({snippet(name, 60)}): bad "arguments": {exc}'
-    return ToolCall(name=_clean_str(name), arguments=arguments, id=f"call_{index}"), None
+    return ToolCall(name=clean_text(name), arguments=arguments, id=f"call_{index}"), None
 
 
 def parse_text(text: str) -> ParsedAction:
     """Parse a raw-text turn with ``<tool_call>`` blocks."""
-    text = _clean_str(str.__str__(text))
+    text = clean_text(str.__str__(text))
     calls: list[ToolCall] = []
     errors: list[str] = []
     for index, match in enumerate(TOOL_CALL_RE.finditer(text)):
@@ -257,7 +248,7 @@ def parse_message(message: Mapping[str, Any]) -> ParsedAction:
             text="",
             errors=(f'"content" must be a string or null, got {type(content).__name__}',),
         )
-    content = _clean_str(str.__str__(content))
+    content = clean_text(str.__str__(content))
     raw_calls = message.get("tool_calls")
     if raw_calls is None:
         raw_calls = []
@@ -281,7 +272,7 @@ def parse_message(message: Mapping[str, Any]) -> ParsedAction:
         elif call is not None:
             call_id = raw.get("id")
             calls.append(
-                call.model_copy(update={"id": _clean_str(str.__str__(call_id))})
+                call.model_copy(update={"id": clean_text(str.__str__(call_id))})
                 if isinstance(call_id, str) and call_id
                 else call
             )

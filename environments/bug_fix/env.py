@@ -95,8 +95,8 @@ class BugFixEnv(LLMEnv):
         report = await grade(self.project, sources, self.sandbox)
         return Verdict(
             reward=report.reward,
+            # no fraction of agreeing probes: replayed across episodes it is a hill to climb
             components={
-                "probe_agreement": report.agreement,
                 "probes": float(report.probes),
                 "failing_groups": float(len(report.failing_groups)),
             },
@@ -115,9 +115,9 @@ class BugFixEnv(LLMEnv):
         return next_expert_action(self.workspace, self._fix)
 
     def end_episode(self) -> None:
-        if self.workspace is not None:
-            self.workspace.close()
-            self.workspace = None
+        workspace, self.workspace = self.workspace, None
+        if workspace is not None:
+            workspace.close()  # never raises: whatever cannot be deleted is logged
 
     def close(self) -> None:
         """End the episode (its temp dir goes) and return the sandbox's uid lease; idempotent.
@@ -127,8 +127,10 @@ class BugFixEnv(LLMEnv):
         and ``pickle`` give an independent env: its own uid lease and a copy of the work tree
         (see ``Workspace.__getstate__``), so closing one never touches the other.
         """
-        super().close()
-        self.sandbox.close()
+        try:
+            super().close()
+        finally:  # the uid lease goes back whatever happened to the episode's cleanup
+            self.sandbox.close()
 
     def fix_patch(self) -> str:
         """The recorded fix of the current task, as JSON edits (for debugging and docs)."""

@@ -25,7 +25,6 @@ import math
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ from typing import Any
 from llmgym.environments.bug_fix import harness
 from llmgym.environments.bug_fix.probes import Probe, probes_digest, probes_for
 from llmgym.environments.bug_fix.projects import Project
-from llmgym.sandbox import Sandbox, SandboxLimits
+from llmgym.sandbox import Sandbox, SandboxLimits, scratch_dir
 
 logger = logging.getLogger(__name__)
 
@@ -61,19 +60,20 @@ class ProbeRun:
 
 @dataclass(frozen=True)
 class GradeReport:
-    """The judge's verdict on one set of sources."""
+    """The judge's verdict on one set of sources.
+
+    It names the functions that disagree, never a count of probes or a probe's value (the clean
+    project's, or the agent's, which for a boolean tells the clean one). Replayed across
+    episodes of one task, an exact count is a signal to hill-climb on, and values are an answer
+    key.
+    """
 
     reward: float
     probes: int
-    agreeing: int
     failing_groups: tuple[str, ...] = ()
     """Functions or classes with at least one disagreeing probe."""
     duration_s: float = 0.0
     explanation: str = ""
-
-    @property
-    def agreement(self) -> float:
-        return self.agreeing / max(1, self.probes)
 
 
 def read_agent_sources(project: Project, agent_dir: Path) -> dict[str, str]:
@@ -99,9 +99,12 @@ def read_agent_sources(project: Project, agent_dir: Path) -> dict[str, str]:
 async def run_probes(
     sources: dict[str, str], probes: tuple[Probe, ...], sandbox: Sandbox
 ) -> ProbeRun:
-    """Run the harness on ``sources`` in a fresh tree in the sandbox; read its results."""
-    with tempfile.TemporaryDirectory(prefix="llmgym-judge-") as tmp:
-        work = Path(tmp) / "tree"
+    """Run the harness on ``sources`` in a fresh tree in the sandbox; read its results.
+
+    The tree goes afterwards whatever the child left in it (``scratch_dir``: never raises).
+    """
+    with scratch_dir("llmgym-judge-") as tmp:
+        work = tmp / "tree"
         for rel, text in sources.items():
             dest = work / rel
             dest.parent.mkdir(parents=True, exist_ok=True)
@@ -200,19 +203,21 @@ async def grade(project: Project, sources: dict[str, str], sandbox: Sandbox) -> 
     if not bad:
         why = f"all {len(probes)} probes agree with the clean project"
     else:
-        first = bad[0]
         why = (
-            f"{len(bad)} of {len(probes)} probes disagree with the clean project, in "
-            f"{', '.join(groups[:6])}{' ...' if len(groups) > 6 else ''}; e.g. {first.id} "
-            # never the clean project's values: replayed, they would be an answer key
-            f"gave {_short(run.results.get(first.id))}"
+            f"probes disagree with the clean project, in {', '.join(groups[:6])}"
+            f"{' ...' if len(groups) > 6 else ''}"
+        )
+        # for whoever runs the judge, not for the verdict: what a boolean probe gave tells
+        # what it should give, so replayed episodes could collect the answers one by one
+        first = bad[0]
+        logger.debug(
+            "%s: e.g. %s gave %s", project.name, first.id, _short(run.results.get(first.id))
         )
         if run.timed_out:
             why += "; the run was killed at the wall-clock limit"
     return GradeReport(
         reward=0.0 if bad else 1.0,
         probes=len(probes),
-        agreeing=len(probes) - len(bad),
         failing_groups=groups,
         duration_s=run.duration_s,
         explanation=why,

@@ -9,13 +9,12 @@ reward never comes from here: see ``grader.py``.
 from __future__ import annotations
 
 import sys
-import tempfile
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
 from llmgym.environments.bug_fix.projects import HIDDEN_TESTS_DIR, VISIBLE_TESTS_DIR
-from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits
+from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits, scratch_dir
 
 SUITE_DIR = ".llmgym_suite"
 MAX_REPORT_BYTES = 5_000_000
@@ -44,8 +43,8 @@ def suite_argv() -> list[str]:
 
 async def run_suite(files: dict[str, str], sandbox: Sandbox) -> SuiteResult:
     """Run visible + hidden tests of ``files`` in a fresh dir in the sandbox; parse JUnit."""
-    with tempfile.TemporaryDirectory(prefix="llmgym-suite-") as tmp:
-        work = Path(tmp) / "tree"
+    with scratch_dir("llmgym-suite-") as tmp:
+        work = tmp / "tree"
         for rel, text in files.items():
             if rel == "pytest.ini":
                 continue  # never the project's own config: ours below

@@ -8,6 +8,10 @@ gone when the call returns. After each command the tree is held to a disk quota.
 The temp dir is removed by ``close()``, or by a ``weakref.finalize`` when a workspace is dropped
 unclosed (garbage collection, interpreter exit). A copy or an unpickled workspace is
 independent: it gets a fresh temp dir holding a snapshot of the tree (``__getstate__``).
+
+Agent code may leave a tree built to break walkers: directories nested thousands deep, names
+that are not UTF-8. Walks and removal are iterative (``llmgym.sandbox.trees``), the quota keeps
+every path short, and names reach the agent escaped (``shown``), never as lone surrogates.
 """
 
 from __future__ import annotations
@@ -15,21 +19,29 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import shutil
 import sys
 import tempfile
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
-from llmgym.sandbox import SANDBOX_WORKDIR, Sandbox, SandboxLimits, SandboxResult
+from llmgym.sandbox import (
+    SANDBOX_WORKDIR,
+    Sandbox,
+    SandboxLimits,
+    SandboxResult,
+    remove_tree,
+    walk_tree,
+)
 from llmgym.tools import ToolError, tool
 
 MAX_WRITE_CHARS = 200_000
 MAX_LISTED_FILES = 300
 DISK_QUOTA_BYTES = 64 << 20
+BLOCK_BYTES = 4096
+MAX_TREE_PATH_BYTES = 1024
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache"}
 PYTEST_TIMING = re.compile(r" in \d+(?:\.\d+)?s(?: \(\d+:\d\d:\d\d\))?(?=(?: =+)?$)", re.MULTILINE)
 COMMAND_LIMITS = SandboxLimits(wall_seconds=30, cpu_seconds=20, output_bytes=6_000)
@@ -110,15 +122,18 @@ class Workspace:
     @tool
     def list_files(self) -> str:
         """List the project's files (relative paths)."""
-        out = []
-        for dirpath, dirnames, filenames in os.walk(self.tree):
-            dirnames[:] = sorted(d for d in dirnames if d not in SKIPPED_DIRS)
-            for name in sorted(filenames):
-                out.append(Path(dirpath, name).relative_to(self.tree).as_posix())
+        names: list[str] = []
+        for _, subdirs, others in walk_tree(self.tree):
+            subdirs[:] = [d for d in subdirs if d.name not in SKIPPED_DIRS]
+            names.extend(self._rel_of(entry.path) for entry in others)
+        out = [shown(name) for name in names]
+        undecodable = sum(a != b for a, b in zip(out, names, strict=True))
         if len(out) > MAX_LISTED_FILES:
-            return (
-                "\n".join(out[:MAX_LISTED_FILES])
-                + f"\n[... {len(out) - MAX_LISTED_FILES} more files]"
+            out[MAX_LISTED_FILES:] = [f"[... {len(out) - MAX_LISTED_FILES} more files]"]
+        if undecodable:
+            out.append(
+                f"[{undecodable} name(s) hold bytes that are not UTF-8, shown as \\xNN escapes; "
+                "the file tools cannot open such names: rename them with run (mv)]"
             )
         return "\n".join(out) or "(no files)"
 
@@ -156,7 +171,7 @@ class Workspace:
             full.write_text(content)
             self.sandbox.adopt(self.tree)
             self.tests_run_since_change = False
-            return f"Wrote {len(content)} characters to {self._rel(full)}."
+            return f"Wrote {len(content)} characters to {shown(self._rel(full))}."
 
     @tool
     def edit_file(self, path: str, old: str, new: str) -> str:
@@ -181,7 +196,7 @@ class Workspace:
                 )
             full.write_text(text.replace(old, new, 1))
             self.tests_run_since_change = False
-            return f"Edited {self._rel(full)}."
+            return f"Edited {shown(self._rel(full))}."
 
     @tool
     async def run(self, command: str) -> str:
@@ -204,43 +219,66 @@ class Workspace:
         return report + self._enforce_quota()
 
     def _enforce_quota(self) -> str:
-        """Delete the largest non-project files while the tree exceeds the disk quota.
+        """Hold the tree to the disk quota, with every path in it short enough to walk.
 
-        Each file counts at least 4 KiB, so the quota also bounds the number of files.
+        Each file and each directory counts at least a block (4 KiB), so the quota also bounds
+        the number of entries. A directory whose path in the tree passes MAX_TREE_PATH_BYTES
+        is deleted whole: no project file lives that deep, and agent code can nest directories
+        thousands deep, past PATH_MAX. Then, while the tree is over quota, the largest
+        non-project files go, and after them the non-project directories, deepest first.
         """
-        sizes = []
-        for dirpath, _, filenames in os.walk(self.tree):
-            for name in filenames:
-                path = Path(dirpath, name)
-                # at least a block each, so that a million tiny files count too
-                sizes.append((max(path.lstat().st_size, 4096), path))
-        total = sum(size for size, _ in sizes)
-        if total <= self.disk_quota_bytes:
-            return ""
-        removed = 0
-        for size, path in sorted(sizes, reverse=True):
-            if total <= self.disk_quota_bytes:
-                break
-            if path.relative_to(self.tree).as_posix() not in self.original_paths:
+        prefix = len(os.fsencode(self.tree)) + 1
+        files: list[tuple[int, str]] = []
+        dirs: list[str] = []
+        too_deep = 0
+        for _, subdirs, others in walk_tree(self.tree):
+            for entry in list(subdirs):
+                if len(os.fsencode(entry.path)) - prefix > MAX_TREE_PATH_BYTES:
+                    subdirs.remove(entry)
+                    remove_tree(entry.path)
+                    too_deep += 1
+                else:
+                    dirs.append(entry.path)
+            for entry in others:
                 with contextlib.suppress(OSError):
-                    path.unlink()
-                total -= size
-                removed += 1
-        quota_mib = self.disk_quota_bytes / (1 << 20)
-        return f"\n[disk quota of {quota_mib:g} MiB exceeded: {removed} file(s) deleted]"
+                    size = entry.stat(follow_symlinks=False).st_size
+                    files.append((max(size, BLOCK_BYTES), entry.path))
+        notes = []
+        if too_deep:
+            notes.append(
+                f"[{too_deep} folder(s) nested past {MAX_TREE_PATH_BYTES} bytes of path deleted]"
+            )
+        total = sum(size for size, _ in files) + BLOCK_BYTES * len(dirs)
+        if total > self.disk_quota_bytes:
+            removed = 0
+            for size, path in sorted(files, reverse=True):
+                if total <= self.disk_quota_bytes:
+                    break
+                if self._rel_of(path) not in self.original_paths:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
+                    total -= size
+                    removed += 1
+            project_dirs = {str(d) for p in self.original_paths for d in PurePosixPath(p).parents}
+            for path in sorted(dirs, key=len, reverse=True):  # a child before its parent
+                if total <= self.disk_quota_bytes:
+                    break
+                if self._rel_of(path) not in project_dirs:
+                    remove_tree(path)
+                    total -= BLOCK_BYTES
+                    removed += 1
+            quota_mib = self.disk_quota_bytes / (1 << 20)
+            notes.append(f"[disk quota of {quota_mib:g} MiB exceeded: {removed} entries deleted]")
+        return "".join("\n" + note for note in notes)
+
+    def _rel_of(self, host_path: str) -> str:
+        """The tree-relative form of a path that ``walk_tree(self.tree)`` yielded."""
+        return host_path[len(os.fspath(self.tree)) + 1 :]
 
 
-def remove_tree(root: Path) -> None:
-    """Delete ``root`` whatever the agent did to it (dirs chmod 000, links out of the tree)."""
-    if not root.exists():
-        return
-    for dirpath, dirnames, _ in os.walk(root):  # the agent may chmod dirs 000
-        for name in dirnames:  # before os.walk tries to list them
-            child = os.path.join(dirpath, name)
-            if not os.path.islink(child):  # never chmod a link's target (say, /)
-                with contextlib.suppress(OSError):
-                    os.chmod(child, 0o700)
-    shutil.rmtree(root, ignore_errors=True)
+def shown(name: str) -> str:
+    """A file name as text every UTF-8 writer takes: bytes that are not UTF-8 become \\xNN."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
 
 
 @dataclass(frozen=True)
@@ -257,20 +295,19 @@ class TreeEntry:
 
 def snapshot_tree(tree: Path) -> tuple[TreeEntry, ...]:
     """Everything under ``tree`` as plain records (links are recorded, never followed)."""
+    prefix = len(os.fspath(tree)) + 1
     entries: list[TreeEntry] = []
-    for dirpath, dirnames, filenames in os.walk(tree):
-        dirnames.sort()
-        for name in [*sorted(dirnames), *sorted(filenames)]:
-            full = os.path.join(dirpath, name)
-            rel = os.path.relpath(full, tree)
-            info = os.lstat(full)
-            mode = info.st_mode & 0o7777
-            if os.path.islink(full):
-                entries.append(TreeEntry(rel, "link", target=os.readlink(full)))
-            elif os.path.isdir(full):
+    for _, subdirs, others in walk_tree(tree):
+        for entry in [*subdirs, *others]:
+            rel = entry.path[prefix:]
+            if entry.is_symlink():
+                entries.append(TreeEntry(rel, "link", target=os.readlink(entry.path)))
+                continue
+            mode = entry.stat(follow_symlinks=False).st_mode & 0o7777
+            if entry.is_dir(follow_symlinks=False):
                 entries.append(TreeEntry(rel, "dir", mode))
-            elif os.path.isfile(full):
-                entries.append(TreeEntry(rel, "file", mode, Path(full).read_bytes()))
+            elif entry.is_file(follow_symlinks=False):
+                entries.append(TreeEntry(rel, "file", mode, Path(entry.path).read_bytes()))
             # FIFOs, sockets, devices: nothing a project needs; not copied
     return tuple(entries)
 

@@ -9,6 +9,7 @@ from llmgym.sandbox.runner import (
     probe_bwrap,
     strict_from_env,
 )
+from llmgym.sandbox.trees import remove_tree, scratch_dir, walk_tree
 
 __all__ = [
     "SANDBOX_WORKDIR",
@@ -17,5 +18,8 @@ __all__ = [
     "SandboxResult",
     "SandboxUnavailableError",
     "probe_bwrap",
+    "remove_tree",
+    "scratch_dir",
     "strict_from_env",
+    "walk_tree",
 ]

@@ -29,6 +29,7 @@ from pathlib import Path
 
 from llmgym.sandbox.binds import interpreter_bind_args, interpreter_dirs
 from llmgym.sandbox.processes import live_processes, sweep_uid
+from llmgym.sandbox.trees import walk_tree
 from llmgym.sandbox.uids import UidLease, lease_uid
 
 __all__ = ["Sandbox", "SandboxLimits", "SandboxResult", "live_processes", "sweep_uid"]
@@ -153,14 +154,17 @@ class Sandbox:
         return self._lease.uid if self._lease else os.getuid()
 
     def adopt(self, path: Path) -> None:
-        """Give the sandbox uid ownership of ``path`` (recursively) so commands can write it."""
+        """Give the sandbox uid ownership of ``path`` (recursively) so commands can write it.
+
+        Iterative (``walk_tree``): a tree nested thousands deep by agent code is no problem.
+        """
         if self._lease is None:
             return
         uid = self._lease.uid
-        for root, dirs, files in os.walk(path):
-            os.chown(root, uid, uid, follow_symlinks=False)
-            for name in dirs + files:
-                os.chown(os.path.join(root, name), uid, uid, follow_symlinks=False)
+        os.chown(path, uid, uid, follow_symlinks=False)
+        for _, subdirs, others in walk_tree(path):
+            for entry in [*subdirs, *others]:
+                os.chown(entry.path, uid, uid, follow_symlinks=False)
 
     def close(self) -> None:
         self._closed = True
