@@ -39,10 +39,11 @@ def expert_conversations(
     with gym.make(env_id) as env:
         expert = env.unwrapped.expert_action  # type: ignore[attr-defined]
         train = {"split": "train", **(options or {})}
-        return [
+        conversations = [
             play_conversation(env, expert, seed=seed + episode, options=train)
             for episode in range(num_episodes)
         ]
+    return conversations
 
 
 def play_conversation(env: Any, policy: Callable[[], str], **reset: Any) -> list[dict[str, Any]]:

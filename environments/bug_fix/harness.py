@@ -31,6 +31,8 @@ import shutil
 import signal
 import sys
 import tempfile
+from collections.abc import Callable
+from typing import Any
 
 MAX_DEPTH = 40
 MAX_ITEMS = 10_000
@@ -109,7 +111,7 @@ def decode(data, bound):
     if "$get" in data:
         return resolve(data["$get"], bound)
     (tag, raw), *_ = data.items()
-    simple = {
+    simple: dict[str, Callable[[Any], Any]] = {
         "$float": float,
         "$int": int,
         "$date": datetime.date.fromisoformat,
@@ -151,7 +153,7 @@ def _on_alarm(signum, frame):
 def run_step(step, bound):
     """One step's record: its value or the exception it raised, and what it printed."""
     out = io.StringIO()
-    record = {}
+    record: dict[str, Any] = {}
     try:
         with contextlib.redirect_stdout(out):
             value = decode(step["do"], bound)
@@ -186,7 +188,7 @@ def _text(exc):
 def run_probe(probe, seconds, scratch):
     """All steps of one probe in ``scratch`` (emptied afterwards), within ``seconds``."""
     home = os.getcwd()
-    bound = {}
+    bound: dict[str, Any] = {}
     records = []
     os.chdir(scratch)
     signal.setitimer(signal.ITIMER_REAL, seconds)

@@ -124,11 +124,11 @@ def _docstring_nodes(tree: ast.AST) -> set[int]:
 
 
 def _replace_span(
-    lines: list[str], node_from: ast.AST, node_to: ast.AST, old: str, new: str
+    lines: list[str], node_from: ast.expr, node_to: ast.expr, old: str, new: str
 ) -> tuple[int, str] | None:
     """Replace ``old`` by ``new`` in the text between two nodes on one line."""
     line_no = node_from.end_lineno
-    if line_no is None or line_no != node_to.lineno:
+    if line_no is None or line_no != node_to.lineno or node_from.end_col_offset is None:
         return None
     line = lines[line_no - 1]
     start, end = node_from.end_col_offset, node_to.col_offset
@@ -138,8 +138,8 @@ def _replace_span(
     return line_no, line[:start] + between.replace(old, new, 1) + line[end:]
 
 
-def _replace_node(lines: list[str], node: ast.AST, new: str) -> tuple[int, str] | None:
-    if node.lineno != node.end_lineno:
+def _replace_node(lines: list[str], node: ast.expr, new: str) -> tuple[int, str] | None:
+    if node.lineno != node.end_lineno or node.end_col_offset is None:
         return None
     line = lines[node.lineno - 1]
     return node.lineno, line[: node.col_offset] + new + line[node.end_col_offset :]
@@ -147,7 +147,7 @@ def _replace_node(lines: list[str], node: ast.AST, new: str) -> tuple[int, str] 
 
 def _int_constants(node: ast.AST) -> Iterator[ast.Constant]:
     """Integer constants where an off-by-one is meaningful."""
-    targets: list[ast.AST] = []
+    targets: list[ast.expr | None] = []
     if isinstance(node, ast.Compare):
         targets = [node.left, *node.comparators]
     elif isinstance(node, ast.Subscript):
@@ -168,9 +168,12 @@ def _int_constants(node: ast.AST) -> Iterator[ast.Constant]:
 
 def _candidates(node: ast.AST, lines: list[str]) -> Iterator[tuple[int, int, str, str]]:
     for const in _int_constants(node):
+        value = const.value
+        if not isinstance(value, int):  # never: _int_constants yields int constants only
+            continue
         for delta in (1, -1):
-            new = _replace_node(lines, const, str(const.value + delta))
-            if new and const.value + delta >= 0:
+            new = _replace_node(lines, const, str(value + delta))
+            if new and value + delta >= 0:
                 yield new[0], new[0], new[1], "off_by_one"
     if isinstance(node, ast.Compare) and len(node.ops) == 1:
         swap = _CMP_SWAPS.get(type(node.ops[0]))

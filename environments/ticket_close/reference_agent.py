@@ -46,14 +46,14 @@ class ReferenceAgent:
             return text
 
     def play(self, obs: list[dict[str, Any]]) -> float:
-        today = date.fromisoformat(re.search(r"Today is (\d{4}-\d\d-\d\d)", obs[0]["content"])[1])
+        today = date.fromisoformat(_found(r"Today is (\d{4}-\d\d-\d\d)", obs[0]["content"]))
         instruction = obs[1]["content"]
         named = re.search(r"TCK-\d+", instruction)
         if named:
             main = self.call("read_ticket", ticket_id=named[0])
             found = self.call("search_tickets", query=main["customer"])
         else:
-            account_id = re.search(r"ACC-\d+", instruction)[0]
+            account_id = _found(r"ACC-\d+", instruction, group=0)
             found = [
                 t
                 for t in self.call("search_tickets", query=account_id)
@@ -86,7 +86,7 @@ class ReferenceAgent:
         return [a for a in articles if a["status"] == "current" and "ARCHIVED" not in a["body"]]
 
     def ask(self, tid: str, about: str, pattern: str) -> str:
-        return re.search(pattern, self.call("ask_customer", ticket_id=tid, about=about))[1]
+        return _found(pattern, self.call("ask_customer", ticket_id=tid, about=about))
 
     def handle(self, ticket: dict[str, Any], today: date) -> None:
         tid, product = ticket["ticket_id"], ticket["product"]
@@ -124,8 +124,8 @@ class ReferenceAgent:
             order_id = found[0] if found else self.ask(tid, "order", r"(ORD-\d{5})")
             orders = [order_id]
             article = self.current_articles("refund policy")[0]
-            limit = int(re.search(r"amount is at most \$(\d+)", article["body"])[1])
-            window = int(re.search(r"placed at most (\d+) days ago", article["body"])[1])
+            limit = int(_found(r"amount is at most \$(\d+)", article["body"]))
+            window = int(_found(r"placed at most (\d+) days ago", article["body"]))
             order = next(o for o in account["orders"] if o["order_id"] == order_id)
             age = (today - date.fromisoformat(order["date"])).days
             if age > window:
@@ -138,7 +138,7 @@ class ReferenceAgent:
             if not product:
                 product = self.ask(tid, "product", r"It's the (.+) licence")
             article = self.current_articles("licence extensions")[0]
-            days = int(re.search(r"extension of (\d+) days", article["body"])[1])
+            days = int(_found(r"extension of (\d+) days", article["body"]))
             licence = next(x for x in account["licences"] if x["product"] == product)
             if account["plan"] in ("premium", "enterprise") and licence["extensions_used"] == 0:
                 args = {"account_id": account["account_id"], "product": product, "days": days}
@@ -189,3 +189,11 @@ class ReferenceAgent:
             article_id=article["article_id"],
             order_ids=orders,
         )
+
+
+def _found(pattern: str, text: str, group: int = 1) -> str:
+    """A group of ``pattern``'s first match in ``text``; a clear error when it is missing."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise ValueError(f"expected {pattern!r} in {text[:200]!r}")
+    return match[group]

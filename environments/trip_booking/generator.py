@@ -239,7 +239,7 @@ def generate_trip_task(seed: int, difficulty: str) -> dict[str, Any]:
     b = _Builder(rng)
     name = f"{b.pick(FIRST)} {b.pick(LAST)}"
     companion = f"{b.pick([f for f in FIRST if f != name.split()[0]])} {b.pick(LAST)}"
-    card = {
+    card: dict[str, Any] = {
         "payment_id": f"card_{int(rng.integers(1000, 9999))}",
         "kind": "credit_card",
         "label": "Visa",
@@ -263,7 +263,7 @@ def generate_trip_task(seed: int, difficulty: str) -> dict[str, Any]:
                 "balance": int(rng.integers(5, 20)) * 10,
             }
         )
-    chosen = b.pick(payments[:2]) if difficulty != "easy" else card
+    chosen: dict[str, Any] = b.pick(payments[:2]) if difficulty != "easy" else card
     origin, dest = (str(x) for x in rng.choice(list(AIRPORTS), size=2, replace=False))
     day = BASE_DAY + timedelta(days=int(rng.integers(2, 25)))
     customer = {

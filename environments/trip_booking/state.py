@@ -90,6 +90,7 @@ def reservation_record(
     ledger: list[dict[str, Any]],
 ) -> dict[str, Any]:
     """One reservation as the canonical state shows it (no id: the caller keys it)."""
+    first_day: str | None
     if res.kind == "flight":
         flight = flights[res.item_id]
         where, first_day = f"{flight.origin}-{flight.destination}", flight.date

@@ -94,9 +94,12 @@ def held_out_evaluator(config: Any, engine: Any, tokenizer: Any):
 
     import llmgym  # noqa: F401  (registers the ids)
     from llmgym.engines import SamplingParams
+    from llmgym.env import LLMEnv
     from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
 
     with gym.make(config.env_id, **config.env_kwargs) as env:  # bad kwargs fail here, once
+        if not isinstance(env.unwrapped, LLMEnv):
+            raise TypeError(f"{config.env_id} is not an llmgym environment (an LLMEnv)")
         tasks = env.unwrapped.split_tasks("test")
         difficulty = config.env_options.get("difficulty")
         test_ids = [t.task_id for t in tasks if difficulty in (None, t.difficulty)]

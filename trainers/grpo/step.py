@@ -149,7 +149,7 @@ def train_step(
             kl_beta=config.kl_beta, ref_logprobs=ref,
         )  # fmt: skip
         out.loss.backward()
-        entropy_sum = float((entropy * mb.loss_mask).sum())
+        entropy_sum = 0.0 if entropy is None else float((entropy * mb.loss_mask).sum())
         sums += torch.tensor(
             [out.loss.item(), out.tokens, out.clipped_low, out.clipped_high, out.ratio_sum,
              out.kl_sum, entropy_sum], dtype=torch.float64,
