@@ -44,6 +44,17 @@ HOSTILE_ACTIONS: dict[str, Any] = {
 }
 
 
+class CheckFailed(AssertionError):
+    """A check found the environment in breach of the contract (the message says how)."""
+
+
+def require(condition: object, message: str) -> None:
+    """Fail the check with ``message`` unless ``condition`` holds (an ``assert`` that
+    ``python -O`` does not remove)."""
+    if not condition:
+        raise CheckFailed(message)
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """The outcome of one check."""
@@ -97,7 +108,8 @@ def play_episode(
 
 
 def _check(name: str, hint: str) -> Callable[[Callable[..., str]], Callable[..., CheckResult]]:
-    """Wrap a check body: it returns a detail string on success and raises AssertionError on failure."""
+    """Wrap a check body: it returns a detail string on success and raises ``CheckFailed``
+    (``require``) on failure."""
 
     def wrap(body: Callable[..., str]) -> Callable[..., CheckResult]:
         def run(*args: Any, **kwargs: Any) -> CheckResult:
@@ -122,14 +134,18 @@ def _check(name: str, hint: str) -> Callable[[Callable[..., str]], Callable[...,
 def check_class(env: LLMEnv) -> str:
     cls = type(env)
     for attr in ("task_family", "description"):
-        assert getattr(cls, attr, None), f"{cls.__name__}.{attr} is not set"
-    assert cls.test_split_sha256, (
-        f"{cls.__name__}.test_split_sha256 is not set: freeze a split with `llmgym freeze` and record the hash it prints"
+        require(getattr(cls, attr, None), f"{cls.__name__}.{attr} is not set")
+    require(
+        cls.test_split_sha256,
+        (
+            f"{cls.__name__}.test_split_sha256 is not set: freeze a split with `llmgym freeze` and record the hash it prints"
+        ),
     )
-    assert cls.difficulties, f"{cls.__name__}.difficulties is empty"
+    require(cls.difficulties, f"{cls.__name__}.difficulties is empty")
     for hook in ("generate_task", "start", "verify", "expert_action"):
-        assert getattr(cls, hook) is not getattr(LLMEnv, hook), (
-            f"{cls.__name__} does not implement {hook}()"
+        require(
+            getattr(cls, hook) is not getattr(LLMEnv, hook),
+            f"{cls.__name__} does not implement {hook}()",
         )
     return f"{cls.__name__}: family {cls.task_family!r}, difficulties {list(cls.difficulties)}"
 
@@ -140,18 +156,20 @@ def check_class(env: LLMEnv) -> str:
 )
 def check_split(env: LLMEnv, train_seeds: int) -> str:
     ids = env.task_ids("test")
-    assert ids, "the test split is empty"
+    require(ids, "the test split is empty")
     tasks = env.split_tasks("test")
     levels = {t.difficulty for t in tasks}
-    assert levels <= set(env.difficulties), (
-        f"test tasks use unknown difficulties {levels - set(env.difficulties)}"
+    require(
+        levels <= set(env.difficulties),
+        f"test tasks use unknown difficulties {levels - set(env.difficulties)}",
     )
     test_prints = {t.fingerprint for t in tasks}
     for difficulty in env.difficulties:
         for seed in range(train_seeds):
             task = env.make_train_task(seed, difficulty)
-            assert spec_fingerprint(task.spec) not in test_prints, (
-                f"train task {task.task_id} equals a test task"
+            require(
+                spec_fingerprint(task.spec) not in test_prints,
+                f"train task {task.task_id} equals a test task",
             )
     return f"{len(ids)} test tasks ({', '.join(f'{lvl}: {sum(t.difficulty == lvl for t in tasks)}' for lvl in env.difficulties)}), hash ok, disjoint from {train_seeds * len(env.difficulties)} train tasks"
 
@@ -184,11 +202,15 @@ def check_determinism(env_id: str) -> str:
         for difficulty in a.difficulties:
             ra = play_episode(a, a.expert_action, seed=seed, options={"difficulty": difficulty})
             rb = play_episode(b, b.expert_action, seed=seed, options={"difficulty": difficulty})
-            assert a.task == b.task, (
-                f"reset(seed={seed}, difficulty={difficulty!r}) gave two different tasks"
+            require(
+                a.task == b.task,
+                f"reset(seed={seed}, difficulty={difficulty!r}) gave two different tasks",
             )
-            assert gym.utils.env_checker.data_equivalence(ra["transitions"], rb["transitions"]), (
-                f"same seed {seed} and same actions gave different transitions (task {ra['info'].get('task_id')})"
+            require(
+                gym.utils.env_checker.data_equivalence(ra["transitions"], rb["transitions"]),
+                (
+                    f"same seed {seed} and same actions gave different transitions (task {ra['info'].get('task_id')})"
+                ),
             )
     a.close()
     b.close()
@@ -210,11 +232,13 @@ def check_expert(env: LLMEnv, limit: int | None) -> str:
             failures.append(
                 f"{task_id}: reward {out['reward']} ({out['reason']}; {out['info'].get('verdict', '')})"
             )
-        assert out["invalid"] == 0 or failures, (
-            f"{task_id}: the expert made {out['invalid']} invalid actions"
+        require(
+            out["invalid"] == 0 or failures,
+            f"{task_id}: the expert made {out['invalid']} invalid actions",
         )
-    assert not failures, f"{len(failures)}/{len(ids)} test tasks not solved:\n  " + "\n  ".join(
-        failures[:10]
+    require(
+        not failures,
+        f"{len(failures)}/{len(ids)} test tasks not solved:\n  " + "\n  ".join(failures[:10]),
     )
     return f"{len(ids)}/{len(ids)} test tasks solved with reward 1.0"
 
@@ -227,10 +251,13 @@ def check_hostile(env: LLMEnv) -> str:
     env.reset(seed=7)
     for label, action in HOSTILE_ACTIONS.items():
         obs, reward, terminated, truncated, info = env.step(action)
-        assert info["invalid_action"], f"{label!r}: info['invalid_action'] is not True"
-        assert reward == 0.0 and not terminated, f"{label!r}: earned {reward} or ended the episode"
-        assert env.observation_space.contains(obs), (
-            f"{label!r}: the observation is outside observation_space"
+        require(info["invalid_action"], f"{label!r}: info['invalid_action'] is not True")
+        require(
+            reward == 0.0 and not terminated, f"{label!r}: earned {reward} or ended the episode"
+        )
+        require(
+            env.observation_space.contains(obs),
+            f"{label!r}: the observation is outside observation_space",
         )
         if truncated:
             env.reset(seed=7)
@@ -267,7 +294,7 @@ def check_cheats(env: LLMEnv, limit: int | None) -> str:
             memory: dict[str, Any] = {}
             out = play_episode(env, partial(cheat, env, memory), options={"task_id": task_id})
             earned.append(out["reward"])
-            assert out["reward"] == 0.0, f"cheat {name!r} earned {out['reward']} on {task_id}"
+            require(out["reward"] == 0.0, f"cheat {name!r} earned {out['reward']} on {task_id}")
         rows.append(f"{name}: {len(earned)} episodes, mean reward {np.mean(earned):.2f}")
     return "\n  ".join([f"{len(cheats)} cheats x {len(ids)} test tasks, all 0", *rows])
 
@@ -297,9 +324,13 @@ def check_fuzz(env_id: str, limit: int | None, max_mutants: int) -> str:
         report = fuzz_env(env, env_id, ids, max_mutants=max_mutants)
     finally:
         env.close()
-    assert not report.findings, (
-        f"{len(report.findings)} of {report.mutants} mutants earned full reward with an end "
-        "state the expert did not reach:\n  " + "\n  ".join(str(f) for f in report.findings[:10])
+    require(
+        not report.findings,
+        (
+            f"{len(report.findings)} of {report.mutants} mutants earned full reward with an end "
+            "state the expert did not reach:\n  "
+            + "\n  ".join(str(f) for f in report.findings[:10])
+        ),
     )
     return (
         f"{report.mutants} mutants of the expert on {report.tasks} test tasks "
@@ -328,8 +359,11 @@ def check_async(env_id: str) -> str:
                 break
         return out
 
-    assert gym.utils.env_checker.data_equivalence(sync["transitions"], asyncio.run(run())), (
-        "the same seed and actions gave different transitions through astep and step (if the determinism check fails too, fix that first)"
+    require(
+        gym.utils.env_checker.data_equivalence(sync["transitions"], asyncio.run(run())),
+        (
+            "the same seed and actions gave different transitions through astep and step (if the determinism check fails too, fix that first)"
+        ),
     )
     sync_env.close()
     async_env.close()

@@ -8,7 +8,7 @@ from llmgym.cli import parse_typed_call
 
 def llmgym(*args, stdin=None):
     return subprocess.run(
-        [sys.executable, "-m", "llmgym.cli", *args],
+        [sys.executable, "-m", "llmgym", *args],  # llmgym/__main__.py
         input=stdin,
         capture_output=True,
         text=True,

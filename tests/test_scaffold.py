@@ -108,3 +108,23 @@ def test_installed_plugin_is_found_by_list_and_check(tmp_path):
         timeout=600,
     )
     assert tests.returncode == 0, tests.stdout
+
+
+def test_checks_still_fail_under_python_O(tmp_path):
+    """The contract is checked with ``require``, not ``assert``: ``python -O`` (which drops
+    asserts) still reports a broken env. Before, every check passed under -O."""
+    root = create_env("Optimised", tmp_path)
+    env_py = root / "llmgym_optimised" / "env.py"
+    env_py.write_text(env_py.read_text().replace('description = "', 'description = "" and "'))
+    script = (
+        "import sys, gymnasium as gym\n"
+        f"sys.path.insert(0, {str(root)!r})\n"
+        "gym.register(id='o/Optimised-v0', entry_point='llmgym_optimised.env:OptimisedEnv')\n"
+        "from llmgym.checks import run_checks\n"
+        "for r in run_checks('o/Optimised-v0', test_limit=2, cheat_limit=2, fuzz_limit=1):\n"
+        "    print(r.name, r.passed, r.detail[:80])\n"
+        "    if r.name == 'class contract': break\n"
+    )
+    out = subprocess.run([sys.executable, "-O", "-c", script], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "class contract False OptimisedEnv.description is not set" in out.stdout, out.stdout

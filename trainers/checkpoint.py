@@ -7,6 +7,7 @@ trainer draws from, so a resumed run continues exactly as the uninterrupted one 
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import random
@@ -27,8 +28,6 @@ class CheckpointState:
 
     step: int
     """Optimisation steps completed."""
-    data_position: int = 0
-    """Training groups consumed so far (task seeds are drawn from this counter)."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Anything else the caller needs back (e.g. best eval score)."""
 
@@ -93,4 +92,5 @@ def load_checkpoint(
     np.random.set_state(rng["numpy"])
     state = torch.load(directory / "state.pt", weights_only=False)
     logger.info("resumed from %s (step %d)", directory, state["step"])
-    return CheckpointState(**state)
+    known = {f.name for f in dataclasses.fields(CheckpointState)}
+    return CheckpointState(**{k: v for k, v in state.items() if k in known})

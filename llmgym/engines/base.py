@@ -82,7 +82,7 @@ def configure_cpu_threads(num_threads: int | None = None) -> int:
     """Set torch's intra-op threads and passive OpenMP waiting; returns the thread count.
 
     On a few shared cores, OpenMP's default spin-waiting makes decode steps 10x slower
-    under load (DESIGN.md), so engines set ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose
+    under load (measured on a 2-core machine), so engines set ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose
     otherwise. ``num_threads`` defaults to ``$OMP_NUM_THREADS`` or the usable core count.
     The wait policy only takes effect if set before the OpenMP runtime starts (first torch
     import): scripts and CI should export ``OMP_WAIT_POLICY=PASSIVE`` themselves.

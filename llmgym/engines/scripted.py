@@ -84,11 +84,15 @@ class ExpertEngine:
         return Completion(token_ids, tuple(0.0 for _ in token_ids), finish, text=action)
 
     def _shadow_for(self, prompt: tuple[int, ...]) -> _Shadow:
-        # Longest match first: with repeated episodes (GRPO groups) several shadows share
-        # a prefix, and each must continue its own conversation.
-        for shadow in self._shadows:
-            if prompt[: len(shadow.seen)] == shadow.seen and len(prompt) > len(shadow.seen):
-                return shadow
+        # Longest match: with repeated episodes (GRPO groups) several shadows share a
+        # prefix, and each must continue its own conversation.
+        matches = [
+            s
+            for s in self._shadows
+            if len(prompt) > len(s.seen) and prompt[: len(s.seen)] == s.seen
+        ]
+        if matches:
+            return max(matches, key=lambda s: len(s.seen))
         if prompt not in self._first_prompts:
             raise ValueError(
                 f"ExpertEngine got a prompt of {len(prompt)} tokens that continues no known "

@@ -1,11 +1,11 @@
 """Run one untrusted command in a work directory under bubblewrap, with hard limits.
 
 ``Sandbox.arun`` is the async API (the event loop never blocks); ``Sandbox.run`` wraps it.
-Isolation (measured on this machine, see DESIGN.md): the command never runs as real uid 0
-(as root we drop to a leased unprivileged uid before bwrap), no network, no host files but
-read-only system/interpreter dirs, a size-capped tmpfs ``/tmp``, the work dir as the only
-writable bind (at ``/work``), a cleared environment, rlimits on CPU, address space, file
-size, open files and processes, a wall-clock kill of the process group and a sweep of
+Isolation (each property has a test in ``tests/test_sandbox.py``): the command never runs as
+real uid 0 (as root we drop to a leased unprivileged uid before bwrap), no network, no host
+files but read-only system/interpreter dirs, a size-capped tmpfs ``/tmp``, the work dir as
+the only writable bind (at ``/work``), a cleared environment, rlimits on CPU, address space,
+file size, open files and processes, a wall-clock kill of the process group and a sweep of
 everything the leased uid still runs (a child that calls ``setsid`` escapes ``killpg``).
 Where namespaces are unavailable it falls back to rlimits only with a loud warning, unless
 strict mode (``LLMGYM_SANDBOX_STRICT=1``) is on, which refuses to run instead.

@@ -225,11 +225,11 @@ def test_checkpoint_resume_continues_exactly(tmp_path, lora_rank):
     torch.manual_seed(123)
     first, opt = fresh()
     run(first, opt, range(2))
-    save_checkpoint(tmp_path / "ckpt", first, opt, CheckpointState(step=2, data_position=8))
+    save_checkpoint(tmp_path / "ckpt", first, opt, CheckpointState(step=2, extra={"best": 0.5}))
     torch.manual_seed(999)  # a new process would start from another RNG state
     resumed, opt = fresh()
     state = load_checkpoint(tmp_path / "ckpt", resumed, opt)
-    assert (state.step, state.data_position) == (2, 8)
+    assert (state.step, state.extra) == (2, {"best": 0.5})
     run(resumed, opt, range(1))
     assert_same_weights(straight, resumed, atol=0)
 

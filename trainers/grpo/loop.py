@@ -127,7 +127,7 @@ async def train(
         if evaluate and config.eval_every and (step + 1) % config.eval_every == 0:
             record |= {f"eval_{k}": v for k, v in (await evaluate(step + 1)).items()}
         if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-            save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(step + 1, step + 1))
+            save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(step + 1))
         write_record(metrics_path, record, writer)
         records.append(record)
         if on_record is not None:
@@ -138,7 +138,7 @@ async def train(
         )  # fmt: skip
     if not pending.done():
         pending.cancel()
-    save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(config.steps, config.steps))
+    save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(config.steps))
     plot_rewards(metrics_path, out / "reward_curve.png")
     if writer is not None:
         writer.close()

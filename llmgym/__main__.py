@@ -1,0 +1,7 @@
+"""``python -m llmgym ...``: the same command line as ``llmgym ...``."""
+
+import sys
+
+from llmgym.cli import main
+
+sys.exit(main())
