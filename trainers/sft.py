@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -109,11 +110,11 @@ def sft_train(
 
     ``on_step(step, steps, loss)`` is called after each optimizer step (the CLI's progress bar).
     ``share_prefix`` runs the tokens conversations of a batch start with (the system prompt)
-    once per batch (``micro_batches``: same gradient, less compute).
+    once per batch (``backward_micro_batches``: same gradient, less compute).
     """
     import torch
 
-    from llmgym.trainers.grpo.policy import micro_batches, token_logprobs
+    from llmgym.trainers.grpo.policy import backward_micro_batches
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
@@ -133,19 +134,15 @@ def sft_train(
         total_tokens = sum(min(sum(e.loss_mask), max_length) for e in batch)
         tokens, attention, mask = _pad(batch, max_length)
         optimizer.zero_grad(set_to_none=True)
-        step_loss = 0.0
-        for rows, prefix in micro_batches(
-            model, tokens, attention, micro_batch_size=micro_batch_size,
-            share_prefix=share_prefix, autocast_dtype=autocast_dtype,
-        ):  # fmt: skip
-            length = int(attention[rows].sum(-1).max())
-            logprobs, _ = token_logprobs(
-                model, tokens[rows, :length], attention[rows, :length],
-                positions=mask[rows, :length] > 0, autocast_dtype=autocast_dtype, prefix=prefix,
-            )  # (b, T)  # fmt: skip
-            loss = -(logprobs * mask[rows, :length]).sum() / max(total_tokens, 1)  # batch mean
-            loss.backward()
-            step_loss += loss.item()
+        micro_losses: list[float] = []
+        backward_micro_batches(
+            model, tokens, attention,
+            partial(_micro_loss, model, tokens, attention, mask, total_tokens, autocast_dtype,
+                    micro_losses),
+            micro_batch_size=micro_batch_size, share_prefix=share_prefix,
+            autocast_dtype=autocast_dtype,
+        )  # fmt: skip
+        step_loss = sum(micro_losses)
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         optimizer.step()
         losses.append(step_loss)
@@ -173,3 +170,27 @@ def _pad(batch: Sequence[SFTExample], max_length: int) -> tuple[Any, Any, Any]:
         attention[i, :n] = 1
         mask[i, :n] = torch.tensor(e.loss_mask[:n], dtype=torch.float32)
     return tokens, attention, mask
+
+
+def _micro_loss(
+    model: Any,
+    tokens: Any,
+    attention: Any,
+    mask: Any,
+    total_tokens: int,
+    autocast_dtype: Any,
+    losses: list[float],
+    rows: list[int],
+    prefix: Any,
+) -> Any:
+    """The SFT loss of batch rows ``rows`` (their share of the batch mean); noted in ``losses``."""
+    from llmgym.trainers.grpo.policy import token_logprobs
+
+    length = int(attention[rows].sum(-1).max())
+    logprobs, _ = token_logprobs(
+        model, tokens[rows, :length], attention[rows, :length],
+        positions=mask[rows, :length] > 0, autocast_dtype=autocast_dtype, prefix=prefix,
+    )  # (b, T)  # fmt: skip
+    loss = -(logprobs * mask[rows, :length]).sum() / max(total_tokens, 1)
+    losses.append(loss.item())
+    return loss

@@ -15,9 +15,9 @@ from trainer_fixtures import (
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
 from llmgym.trainers.grpo.policy import (
     PrefixGroup,
+    backward_micro_batches,
     export_weights,
     merged_state_dict,
-    micro_batches,
     plan_shared_prefixes,
     prepare_model,
 )
@@ -136,15 +136,52 @@ def test_plan_shares_the_longest_prefixes_that_save_tokens():
 def test_no_prefix_is_shared_under_gradient_checkpointing():
     batch = build_batch(fake_trajectories(4, shared_prefix=24), torch.ones(4), max_length=64)
     args = (batch.tokens, batch.attention_mask)
-    shared = list(micro_batches(tiny_llama(), *args, micro_batch_size=2))
+
+    def planned(model):
+        seen = []
+
+        def loss_of(rows, prefix):
+            seen.append((rows, prefix))
+            return sum(p.sum() for p in model.parameters()) * 0.0
+
+        backward_micro_batches(model, *args, loss_of, micro_batch_size=2)
+        return seen
+
+    shared = planned(tiny_llama())
     assert [rows for rows, _ in shared] and all(p is not None for _, p in shared)
-    ckpt = prepare_model(tiny_llama(), gradient_checkpointing=True)
-    plain = list(micro_batches(ckpt, *args, micro_batch_size=2))
+    plain = planned(prepare_model(tiny_llama(), gradient_checkpointing=True))
     assert plain == [([0, 1], None), ([2, 3], None)]
     _, prefix = shared[0]
     with pytest.raises(ValueError, match="start with the shared prefix"):
         compute_logprobs(tiny_llama(), batch.tokens[:1, :10], batch.attention_mask[:1, :10],
                          prefix=prefix)  # fmt: skip
+
+
+def test_the_micro_batch_pass_cannot_be_cut_short():
+    """The backward of every micro-batch and of each shared prefix runs inside one call: a
+    caller cannot skip a micro-batch or leave a prefix without its backward (the iterator this
+    replaced ran the prefix's backward only when asked for the next micro-batch, so a caller
+    that broke out early got a silently wrong gradient on the shared tokens). A loss that
+    cannot carry a gradient is refused with a clear error."""
+    batch = build_batch(fake_trajectories(4, shared_prefix=24), torch.ones(4), max_length=64)
+    model = tiny_llama()
+    for bad in (0.5, torch.tensor(0.5), torch.ones(2, requires_grad=True)):
+        with pytest.raises(ValueError, match="scalar tensor with grad"):
+            backward_micro_batches(
+                model, batch.tokens, batch.attention_mask, lambda rows, prefix, bad=bad: bad,
+                micro_batch_size=2,
+            )  # fmt: skip
+    calls = []
+
+    def stop_early(rows, prefix):
+        calls.append(rows)
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):  # an error stops the pass: no optimizer step follows
+        backward_micro_batches(
+            model, batch.tokens, batch.attention_mask, stop_early, micro_batch_size=2
+        )
+    assert len(calls) == 1
 
 
 def test_masked_truncated_episodes_and_prompt_tokens_do_not_train():

@@ -4,8 +4,8 @@
 token given its prefix; the loss, the KL reference and the entropy statistic all go through it.
 ``SharedPrefix`` runs the leading tokens a set of rows has in common (an agent's system prompt
 with its tool schemas; the first turns the episodes of one group played alike) through the
-network once instead of once per row, with the same gradient; ``micro_batches`` plans which
-rows share what. ``export_weights`` writes plain (LoRA-merged) weights that a generation
+network once instead of once per row, with the same gradient; ``backward_micro_batches`` plans
+which rows share what and runs the backward passes. ``export_weights`` writes plain (LoRA-merged) weights that a generation
 engine can reload.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -171,23 +171,28 @@ def plan_shared_prefixes(
     return groups
 
 
-def micro_batches(
+def backward_micro_batches(
     model: Any,
     tokens: torch.Tensor,
     attention_mask: torch.Tensor,
+    loss_of: Callable[[list[int], SharedPrefix | None], torch.Tensor],
     *,
     micro_batch_size: int,
     share_prefix: bool = True,
     autocast_dtype: torch.dtype | None = None,
-) -> Iterator[tuple[list[int], SharedPrefix | None]]:
-    """The micro-batches of a batch: ``(rows, prefix)``, ``prefix`` being what the rows start with.
+) -> None:
+    """Accumulate the gradient of a batch's loss, micro-batch by micro-batch.
+
+    ``loss_of(rows, prefix)`` computes the loss of batch rows ``rows`` (a scalar tensor with
+    grad; pass ``prefix``, what the rows start with, to ``token_logprobs``); its backward runs
+    here, for every micro-batch, and so does each shared prefix's own backward once its last
+    micro-batch is done. The whole pass is one call, so no micro-batch can be skipped and no
+    prefix left without its backward (the gradient on shared tokens would silently be wrong).
 
     With ``share_prefix`` the rows are grouped by ``plan_shared_prefixes`` and a group's
-    ``SharedPrefix`` is encoded when its first micro-batch comes up; its ``backward()`` runs
-    when the caller asks for the next micro-batch after the group's last one, so the caller must
-    backpropagate each micro-batch's loss before moving on, and exhaust the iterator. Only one
-    prefix graph is alive at a time. Without sharing (or under gradient checkpointing, which
-    runs without a cache) the rows are taken in order, ``prefix`` None.
+    ``SharedPrefix`` is encoded once for its micro-batches; only one prefix graph is alive at
+    a time. Without sharing (or under gradient checkpointing, which runs without a cache) the
+    rows are taken in order, ``prefix`` None.
     """
     rows = list(range(tokens.shape[0]))
     groups = [PrefixGroup(rows=rows, length=0)]
@@ -198,7 +203,14 @@ def micro_batches(
         if group.length:
             prefix = SharedPrefix(model, tokens[group.rows[0], : group.length], autocast_dtype)
         for lo in range(0, len(group.rows), micro_batch_size):
-            yield group.rows[lo : lo + micro_batch_size], prefix
+            loss = loss_of(group.rows[lo : lo + micro_batch_size], prefix)
+            if not isinstance(loss, torch.Tensor) or loss.dim() != 0 or not loss.requires_grad:
+                raise ValueError(
+                    "loss_of must return a scalar tensor with grad (the micro-batch's share of "
+                    f"the loss), got {type(loss).__name__}"
+                    + (f" of shape {tuple(loss.shape)}" if isinstance(loss, torch.Tensor) else "")
+                )
+            loss.backward()
         if prefix is not None:
             prefix.backward()
 

@@ -17,7 +17,7 @@ import torch
 
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.losses import BatchNormaliser, policy_loss
-from llmgym.trainers.grpo.policy import micro_batches, token_logprobs
+from llmgym.trainers.grpo.policy import SharedPrefix, backward_micro_batches, token_logprobs
 from llmgym.trajectory import Trajectory
 
 
@@ -129,10 +129,9 @@ def train_step(
     sums = torch.zeros(7, dtype=torch.float64)
     ratio_max = torch.zeros(1)
     optimizer.zero_grad(set_to_none=True)
-    for rows, prefix in micro_batches(
-        model, batch.tokens, batch.attention_mask, micro_batch_size=config.micro_batch_size,
-        share_prefix=config.share_prefix, autocast_dtype=config.autocast_dtype,
-    ):  # fmt: skip
+
+    def loss_of(rows: list[int], prefix: SharedPrefix | None) -> torch.Tensor:
+        nonlocal sums, ratio_max
         mb = batch.select(rows)
         logprobs, entropy = token_logprobs(
             model, mb.tokens, mb.attention_mask, positions=mb.loss_mask > 0, with_entropy=True,
@@ -148,13 +147,19 @@ def train_step(
             clip_low=config.clip_low, clip_high=config.clip_high,
             kl_beta=config.kl_beta, ref_logprobs=ref,
         )  # fmt: skip
-        out.loss.backward()
         entropy_sum = 0.0 if entropy is None else float((entropy * mb.loss_mask).sum())
         sums += torch.tensor(
             [out.loss.item(), out.tokens, out.clipped_low, out.clipped_high, out.ratio_sum,
              out.kl_sum, entropy_sum], dtype=torch.float64,
         )  # fmt: skip
         ratio_max = torch.maximum(ratio_max, torch.tensor([out.ratio_max]))
+        return out.loss
+
+    backward_micro_batches(
+        model, batch.tokens, batch.attention_mask, loss_of,
+        micro_batch_size=config.micro_batch_size, share_prefix=config.share_prefix,
+        autocast_dtype=config.autocast_dtype,
+    )  # fmt: skip
 
     params = [p for p in model.parameters() if p.requires_grad]
     if world_size() > 1:
