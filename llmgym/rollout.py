@@ -21,6 +21,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from llmgym import stepping
 from llmgym.chat import ChatFormat, EpisodeTokens
 from llmgym.engines.base import Engine, SamplingParams
 from llmgym.trajectory import Timings, Trajectory
@@ -180,15 +181,15 @@ class RolloutCollector:
         return fn(*args, **kwargs)
 
     async def _reset(self, env: Any, spec: EpisodeSpec) -> tuple[Any, dict[str, Any]]:
-        unwrapped = env.unwrapped
-        if not self.config.env_in_thread and hasattr(unwrapped, "areset"):
-            return await unwrapped.areset(seed=spec.seed, options=dict(spec.options))
+        # natively async envs are awaited through their wrappers (llmgym.stepping): a
+        # TimeLimit from max_episode_steps applies either way
+        if not self.config.env_in_thread and hasattr(env.unwrapped, "areset"):
+            return await stepping.areset(env, seed=spec.seed, options=dict(spec.options))
         return await asyncio.to_thread(env.reset, seed=spec.seed, options=dict(spec.options))
 
     async def _step(self, env: Any, action: str) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        unwrapped = env.unwrapped
-        if not self.config.env_in_thread and hasattr(unwrapped, "astep"):
-            return await unwrapped.astep(action)
+        if not self.config.env_in_thread and hasattr(env.unwrapped, "astep"):
+            return await stepping.astep(env, action)
         return await asyncio.to_thread(env.step, action)
 
     async def _run_episode(self, env: Any, spec: EpisodeSpec, state: _EpisodeState) -> None:
@@ -226,7 +227,10 @@ class RolloutCollector:
             state.reward += float(reward)
             if terminated or truncated:
                 state.terminated, state.truncated = terminated, truncated
-                state.termination_reason = info.get("termination_reason")
+                # a wrapper's truncation (TimeLimit from max_episode_steps) names no reason
+                state.termination_reason = info.get("termination_reason") or (
+                    "max_episode_steps" if truncated else None
+                )
                 state.reward_components = dict(info.get("reward_components", {}))
                 return
             ended_with_eos = bool(completion.token_ids) and (

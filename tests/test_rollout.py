@@ -174,3 +174,36 @@ async def test_stopping_the_stream_early_cancels_running_episodes(tokenizer, tes
     requests = engine.requests
     await asyncio.sleep(0.2)
     assert engine.requests == requests
+
+
+@pytest.mark.parametrize("env_in_thread", [False, True])
+async def test_wrappers_of_the_registered_env_apply_on_both_paths(
+    tokenizer, test_tasks, env_in_thread
+):
+    """``max_episode_steps`` (a TimeLimit from gym.make) truncates the episode whether the
+    collector awaits the env's ``astep`` or runs ``step`` in a thread. Before, the async
+    path stepped ``env.unwrapped`` and the limit never applied (the expert submitted)."""
+    kwargs = {"max_episode_steps": 2}
+    engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:2], env_kwargs=kwargs)
+    config = RolloutConfig(concurrency=2, env_in_thread=env_in_thread, env_kwargs=kwargs)
+    specs = [EpisodeSpec(ENV_ID, seed, options) for options, seed in test_tasks[:2]]
+    for trajectory in await RolloutCollector(engine, tokenizer, config).collect(specs):
+        assert trajectory.ok, trajectory.error
+        assert len(trajectory.turns) == 2 and trajectory.truncated
+        assert trajectory.termination_reason == "max_episode_steps"
+        assert trajectory.reward == 0.0
+
+
+async def test_an_action_wrapper_is_refused_on_the_async_path():
+    """A wrapper that rewrites actions cannot run after the env already stepped on the
+    action as given: the async path refuses it by name (``env_in_thread`` runs it)."""
+    from llmgym import stepping
+
+    class Shout(gym.ActionWrapper):
+        def action(self, action):
+            return action.upper()
+
+    env = Shout(gym.make(ENV_ID))
+    with pytest.raises(TypeError, match="Shout changes the action"):
+        await stepping.areset(env, options={"task_id": "test-0000"})
+    env.close()
