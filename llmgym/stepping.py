@@ -55,7 +55,7 @@ def _through(env: gym.Env[Any, Any], method: str, result: Any, action: Any) -> A
     inner = env.unwrapped
     if env is inner:
         return result
-    answered = []
+    answered: list[bool] = []
 
     def answer(*args: Any, **kwargs: Any) -> Any:
         if answered:
