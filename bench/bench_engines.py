@@ -30,13 +30,19 @@ class RecordingEngine:
 
     def __init__(self, inner):
         self.inner = inner
-        self.model_version = inner.model_version
         self.requests: list[tuple[list[int], int]] = []
 
     async def generate(self, prompt_token_ids, params):
         completion = await self.inner.generate(prompt_token_ids, params)
         self.requests.append((list(prompt_token_ids), len(completion.token_ids)))
         return completion
+
+    @property
+    def model_version(self):
+        return self.inner.model_version
+
+    async def load_weights(self, weights, *, version):
+        await self.inner.load_weights(weights, version=version)
 
     async def close(self):
         pass

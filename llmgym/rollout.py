@@ -155,7 +155,7 @@ class RolloutCollector:
 
     async def play(self, spec: EpisodeSpec) -> Trajectory:
         """Play one episode; failures are recorded on the returned trajectory."""
-        state = _EpisodeState(spec=spec, model_version=getattr(self.engine, "model_version", None))
+        state = _EpisodeState(spec=spec, model_version=self.engine.model_version)
         started = time.perf_counter()
         env = None
         try:

@@ -4,13 +4,20 @@ An engine takes a prompt as token ids plus ``SamplingParams`` and returns a ``Co
 the token ids it sampled, the sampler's logprob of each, and why it stopped. Working on
 token ids (never re-rendered text) is what keeps trajectories faithful to what the policy
 actually produced. Engines are async so that many episodes share one engine's batching.
+
+A trainer moves the engine to new weights with ``load_weights(weights, version=...)``: the
+engine takes them in the form it needs (``Weights``: the tensors in memory, or a saved
+model folder) and from then on reports ``model_version == version``. The version has one
+owner, the caller that loads the weights (the trainer's step count); no engine invents one.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
 
 FinishReason = Literal["stop", "length", "abort"]
 
@@ -63,14 +70,61 @@ class Completion:
 
 
 @runtime_checkable
+class Weights(Protocol):
+    """New policy weights, in both forms an engine may need."""
+
+    def state_dict(self) -> Mapping[str, Any]:
+        """Every weight as a tensor, by parameter name (in-process engines copy these)."""
+        ...
+
+    def folder(self) -> Path:
+        """A saved model folder (safetensors + config) that a server or vLLM reloads."""
+        ...
+
+
+@dataclass(frozen=True)
+class SavedWeights:
+    """``Weights`` already saved as a model folder (e.g. a checkpoint or the base model)."""
+
+    path: Path
+
+    def folder(self) -> Path:
+        return self.path
+
+    def state_dict(self) -> dict[str, Any]:
+        from safetensors.torch import load_file
+
+        tensors: dict[str, Any] = {}
+        for file in sorted(self.path.glob("*.safetensors")):
+            tensors.update(load_file(file))
+        if not tensors:
+            raise FileNotFoundError(f"no *.safetensors weights in {self.path}")
+        return tensors
+
+
+def as_weights(weights: Weights | str | Path) -> Weights:
+    """``weights``, a model folder's path wrapped as ``SavedWeights``."""
+    if isinstance(weights, str | Path):
+        return SavedWeights(Path(weights))
+    return weights
+
+
+@runtime_checkable
 class Engine(Protocol):
     """An async text generator over token ids; see the module docstring."""
 
-    model_version: int
-    """Bumped whenever new weights are loaded; recorded on trajectories."""
+    @property
+    def model_version(self) -> int:
+        """The version given with the weights last loaded (0 before any load)."""
+        ...
 
     async def generate(self, prompt_token_ids: list[int], params: SamplingParams) -> Completion:
         """Sample one completion for ``prompt_token_ids``; concurrent calls are batched."""
+        ...
+
+    async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
+        """Replace the model's weights in place (no request in flight); then
+        ``model_version == version``. A path is a saved model folder."""
         ...
 
     async def close(self) -> None:
@@ -82,8 +136,8 @@ def configure_cpu_threads(num_threads: int | None = None) -> int:
     """Set torch's intra-op threads and passive OpenMP waiting; returns the thread count.
 
     On a few shared cores, OpenMP's default spin-waiting makes decode steps 10x slower
-    under load (measured on a 2-core machine), so engines set ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose
-    otherwise. ``num_threads`` defaults to ``$OMP_NUM_THREADS`` or the usable core count.
+    under load (measured on a 2-core machine), so engines set ``OMP_WAIT_POLICY=PASSIVE``
+    unless the user chose otherwise. ``num_threads`` defaults to ``$OMP_NUM_THREADS`` or the usable core count.
     The wait policy only takes effect if set before the OpenMP runtime starts (first torch
     import): scripts and CI should export ``OMP_WAIT_POLICY=PASSIVE`` themselves.
     """

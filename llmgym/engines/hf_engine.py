@@ -16,7 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from llmgym.engines.base import Completion, SamplingParams, configure_cpu_threads
+from llmgym.engines.base import (
+    Completion,
+    SamplingParams,
+    Weights,
+    as_weights,
+    configure_cpu_threads,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +77,7 @@ class HFEngine:
             self.pad_token_id = self.eos_token_ids[0]
         self.max_batch_size = max_batch_size
         self.gather_s = gather_s
-        self.model_version = 0
+        self._version = 0
         self.batch_sizes: list[int] = []
         """Size of every batch run so far (for tests and benches)."""
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -181,21 +187,14 @@ class HFEngine:
             return "length"
         return None
 
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Copy new weights into the engine's model (between batches) and bump the version."""
-        self.model.load_state_dict(state_dict, strict=False)
-        self.model_version += 1
+    @property
+    def model_version(self) -> int:
+        return self._version
 
-    def load_weights(self, weights_path: str | Path) -> None:
-        """Load new weights from a saved model folder (safetensors)."""
-        from safetensors.torch import load_file
-
-        state_dict: dict[str, Any] = {}
-        for file in sorted(Path(weights_path).glob("*.safetensors")):
-            state_dict.update(load_file(file))
-        if not state_dict:
-            raise FileNotFoundError(f"no *.safetensors weights in {weights_path}")
-        self.load_state_dict(state_dict)
+    async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
+        """Copy new weights into the engine's model in place (tensors, no disk round trip)."""
+        self.model.load_state_dict(as_weights(weights).state_dict(), strict=False)
+        self._version = version
 
     async def close(self) -> None:
         self._closed = True

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from llmgym.engines.base import Completion, SamplingParams, as_finish_reason
+from llmgym.engines.base import Completion, SamplingParams, Weights, as_finish_reason, as_weights
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ class OpenAIEngine:
         max_connections: per server.
     """
 
-    model_version = 0
+    _version = 0
 
     def __init__(
         self,
@@ -160,11 +160,16 @@ class OpenAIEngine:
             {"retokenized": True},
         )
 
-    async def load_weights(self, weights_path: str | Path) -> None:
+    @property
+    def model_version(self) -> int:
+        return self._version
+
+    async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
         """Reload weights on every server in place (servers need ``VLLM_SERVER_DEV_MODE=1``)."""
+        folder = as_weights(weights).folder()
 
         async def reload(url: str) -> None:
-            rpc = {"method": "reload_weights", "kwargs": {"weights_path": str(weights_path)}}
+            rpc = {"method": "reload_weights", "kwargs": {"weights_path": str(folder)}}
             for path, body in (("/collective_rpc", rpc), ("/reset_prefix_cache", None)):
                 response = await self._client.post(url + path, json=body)
                 if response.status_code != 200:
@@ -174,7 +179,7 @@ class OpenAIEngine:
                     )
 
         await asyncio.gather(*(reload(url) for url in self.base_urls))
-        self.model_version += 1
+        self._version = version
 
     async def close(self) -> None:
         await self._client.aclose()

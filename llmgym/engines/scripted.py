@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 
 from llmgym.chat import ChatFormat
-from llmgym.engines.base import Completion, FinishReason, SamplingParams
+from llmgym.engines.base import Completion, FinishReason, SamplingParams, Weights
 
 
 @dataclass
@@ -40,7 +41,7 @@ class ExpertEngine:
         env_kwargs: passed to ``gym.make``, as the collector's.
     """
 
-    model_version = 0
+    _version = 0
 
     def __init__(
         self,
@@ -104,6 +105,14 @@ class ExpertEngine:
         shadow = _Shadow(env=env, seen=())
         self._shadows.append(shadow)
         return shadow
+
+    @property
+    def model_version(self) -> int:
+        return self._version
+
+    async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
+        """A scripted policy has no weights: only the version is taken."""
+        self._version = version
 
     async def close(self) -> None:
         for shadow in self._shadows:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmgym.engines.base import Completion, SamplingParams, as_finish_reason
+from llmgym.engines.base import Completion, SamplingParams, Weights, as_finish_reason, as_weights
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class VLLMEngine:
         self._warned_seed = False
         self._vllm = vllm
         self.model = model
-        self.model_version = 0
+        self._version = 0
         args = AsyncEngineArgs(
             model=model,
             dtype=dtype,  # type: ignore[arg-type]
@@ -140,22 +140,25 @@ class VLLMEngine:
             token_ids, logprobs, as_finish_reason(sample.finish_reason), text=sample.text
         )
 
-    async def load_weights(self, weights_path: str | Path) -> float:
-        """Load new weights in place from a saved model folder; returns the seconds taken.
+    @property
+    def model_version(self) -> int:
+        return self._version
+
+    async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
+        """Load new weights in place from a saved model folder.
 
         Runs ``reload_weights`` on the workers, then drops the prefix cache (KV blocks
-        computed with the old weights would otherwise be reused) and bumps
-        ``model_version``. Callers should not have requests in flight.
+        computed with the old weights would otherwise be reused). Callers should not have
+        requests in flight.
         """
         started = time.perf_counter()
-        await self._llm.collective_rpc("reload_weights", kwargs={"weights_path": str(weights_path)})
+        folder = as_weights(weights).folder()
+        await self._llm.collective_rpc("reload_weights", kwargs={"weights_path": str(folder)})
         await self._llm.reset_prefix_cache()
-        self.model_version += 1
-        elapsed = time.perf_counter() - started
+        self._version = version
         logger.info(
-            "loaded weights v%d from %s in %.2f s", self.model_version, weights_path, elapsed
+            "loaded weights v%d from %s in %.2f s", version, folder, time.perf_counter() - started
         )
-        return elapsed
 
     async def reset_prefix_cache(self) -> None:
         """Forget cached KV blocks (benchmarks; done by ``load_weights`` already)."""

@@ -60,3 +60,23 @@ async def test_closed_engine_refuses_requests(default_model_dir, chat_prompts, e
     await closing.close()  # idempotent
     with pytest.raises(RuntimeError, match="closed"):
         await closing.generate(chat_prompts[0], SamplingParams(max_tokens=1))
+
+
+async def test_the_engine_protocol_with_tensors_and_folders(
+    default_model_dir, perturbed_model_dir, engine_protocol
+):
+    """Weights as in-memory tensors (what the trainer passes) and as a saved folder."""
+    from llmgym.engines.base import SavedWeights
+
+    class InMemory:  # Weights whose folder() must not be needed by an in-process engine
+        def __init__(self, folder):
+            self.tensors = SavedWeights(folder).state_dict()
+
+        def state_dict(self):
+            return self.tensors
+
+        def folder(self):
+            raise AssertionError("the transformers engine must take the tensors")
+
+    engine = HFEngine(default_model_dir, dtype="float32", gather_s=0.0, num_threads=2)
+    await engine_protocol(engine, InMemory(perturbed_model_dir), default_model_dir)

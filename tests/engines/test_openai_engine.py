@@ -91,10 +91,9 @@ async def test_token_ids_logprobs_and_failover(vllm_server, chat_prompts, tokeni
         await engine.close()
 
 
-async def test_load_balancing_and_weight_reload(vllm_server, chat_prompts, tmp_path):
-    import torch
-    from transformers import AutoModelForCausalLM
-
+async def test_load_balancing_and_weight_reload(
+    vllm_server, chat_prompts, perturbed_model_dir, engine_protocol
+):
     # The same server under two names stands in for two replicas.
     replica = vllm_server.replace("127.0.0.1", "localhost")
     engine = OpenAIEngine([vllm_server, replica + "/v1"], model="smollm2")
@@ -103,17 +102,7 @@ async def test_load_balancing_and_weight_reload(vllm_server, chat_prompts, tmp_p
         await asyncio.gather(*(engine.generate(chat_prompts[0], sampled) for _ in range(8)))
         assert sorted(engine.served.values()) == [4, 4]
 
-        greedy = SamplingParams(max_tokens=8, temperature=0.0)
-        before = await engine.generate(chat_prompts[1], greedy)
-        model = AutoModelForCausalLM.from_pretrained(engine_model_dir(vllm_server))
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(torch.randn_like(p) * 0.05)
-        model.save_pretrained(tmp_path / "perturbed")
-        await engine.load_weights(tmp_path / "perturbed")
-        assert (await engine.generate(chat_prompts[1], greedy)).token_ids != before.token_ids
-        await engine.load_weights(engine_model_dir(vllm_server))
-        assert (await engine.generate(chat_prompts[1], greedy)).token_ids == before.token_ids
+        await engine_protocol(engine, perturbed_model_dir, engine_model_dir(vllm_server))
     finally:
         await engine.close()
 

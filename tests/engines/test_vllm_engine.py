@@ -17,7 +17,7 @@ pytestmark = [
 
 
 async def test_vllm_engine_batches_reloads_and_reports_logprobs(
-    default_model_dir, chat_prompts, tmp_path
+    default_model_dir, chat_prompts, perturbed_model_dir, engine_protocol
 ):
     import torch
     from transformers import AutoModelForCausalLM
@@ -43,18 +43,7 @@ async def test_vllm_engine_batches_reloads_and_reports_logprobs(
         expected = torch.log_softmax(logits, -1).gather(1, ids[0, len(prompt) :, None])[:, 0]
         assert torch.allclose(torch.tensor(completion.logprobs), expected, atol=2e-2)
 
-        greedy = SamplingParams(max_tokens=8, temperature=0.0)
-        before = await engine.generate(chat_prompts[1], greedy)
-        # Reload perturbed weights in place: the output must change, then come back.
-        perturbed = tmp_path / "perturbed"
-        with torch.no_grad():
-            for p in model.parameters():
-                p.add_(torch.randn_like(p) * 0.05)
-        model.save_pretrained(perturbed)
-        await engine.load_weights(perturbed)
-        assert engine.model_version == 1
-        assert (await engine.generate(chat_prompts[1], greedy)).token_ids != before.token_ids
-        await engine.load_weights(default_model_dir)
-        assert (await engine.generate(chat_prompts[1], greedy)).token_ids == before.token_ids
+        # weight reload from folders, versions from the caller (the shared protocol check)
+        await engine_protocol(engine, perturbed_model_dir, default_model_dir)
     finally:
         await engine.close()

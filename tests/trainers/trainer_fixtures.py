@@ -126,13 +126,12 @@ class TorchSampler:
                 tokens.append(token)
         return Completion(tuple(sampled), tuple(logprobs), "length")
 
-    async def load_weights(self, folder):
-        from transformers import AutoModelForCausalLM
+    async def load_weights(self, weights, *, version):
+        from llmgym.engines.base import as_weights
 
-        new = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float64)
-        self.model.load_state_dict(new.state_dict())
+        self.model.load_state_dict(dict(as_weights(weights).state_dict()))  # copied in its dtype
+        self.model_version = version
         self.loads += 1
-        return 0.0
 
     async def close(self):
         pass

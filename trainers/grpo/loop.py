@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import inspect
 import json
 import logging
 import statistics
@@ -23,10 +22,11 @@ from typing import Any
 
 import torch
 
+from llmgym.engines.base import Engine
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
 from llmgym.trainers.grpo.advantages import group_advantages, group_ids_to_index
 from llmgym.trainers.grpo.config import GRPOConfig
-from llmgym.trainers.grpo.policy import export_weights, merged_state_dict
+from llmgym.trainers.grpo.policy import PolicyWeights
 from llmgym.trainers.grpo.step import StepStats, build_batch, train_step
 from llmgym.trajectory import Trajectory
 
@@ -64,7 +64,7 @@ def trajectory_metrics(trajs: list[Trajectory], version: int) -> dict[str, float
 async def train(
     config: GRPOConfig,
     model: Any,
-    engine: Any,
+    engine: Engine,
     collect: Collect,
     *,
     evaluate: Evaluate | None = None,
@@ -74,7 +74,7 @@ async def train(
 ) -> list[dict[str, Any]]:
     """Run ``config.steps`` GRPO steps; metrics go to ``config.out/metrics.jsonl``.
 
-    ``engine`` needs ``model_version`` and ``async load_weights(folder) -> seconds``;
+    ``engine`` gets the new weights after every step, as version ``step + 1``;
     ``collect`` plays one step's groups on it; ``on_record`` sees each step's metrics (for a
     progress bar). Returns the metric records of this call.
     """
@@ -91,8 +91,8 @@ async def train(
     checkpoint_dir = out / "checkpoint"
     if resume and (checkpoint_dir / "state.pt").is_file():
         start_step = load_checkpoint(checkpoint_dir, model, optimizer).step
-        await sync_weights(model, engine, out, tokenizer)  # the engine restarts from base
-    engine.model_version = start_step
+        # the engine restarts from the base weights
+        await sync_weights(model, engine, out, start_step, tokenizer)
     writer = tensorboard_writer(out) if config.tensorboard else None
     metrics_path = out / "metrics.jsonl"
     if not resume and metrics_path.exists():
@@ -114,8 +114,7 @@ async def train(
         record["train_s"] = time.perf_counter() - train_start
         if async_mode and step + 1 < config.steps:
             await asyncio.wait([pending])  # vLLM reloads only with nothing in flight
-        record["sync_s"] = await sync_weights(model, engine, out, tokenizer)
-        engine.model_version = step + 1
+        record["sync_s"] = await sync_weights(model, engine, out, step + 1, tokenizer)
         if not async_mode and step + 1 < config.steps:
             pending = asyncio.ensure_future(timed(collect(step + 1)))
         generated = sum(t.num_sampled_tokens for t in trajs)
@@ -170,19 +169,18 @@ def update(config, model, optimizer, trajs: list[Trajectory], ref_model=None) ->
     return stats | {k: getattr(result, k) for k in STEP_KEYS}
 
 
-async def sync_weights(model: Any, engine: Any, out: Path, tokenizer: Any = None) -> float:
-    """Push the merged weights into the engine in place; returns seconds.
+async def sync_weights(
+    model: Any, engine: Engine, out: Path, version: int, tokenizer: Any = None
+) -> float:
+    """Load the policy's merged weights into the engine as ``version``; returns seconds.
 
-    In-process engines (transformers) take the tensors directly (``load_state_dict``);
-    others (vLLM) reload a saved folder (``load_weights``, sync or async).
+    The engine takes them in the form it needs (``PolicyWeights``: tensors for an
+    in-process engine, a saved folder for vLLM or a server).
     """
     start = time.perf_counter()
-    if hasattr(engine, "load_state_dict"):
-        engine.load_state_dict(merged_state_dict(model))
-    else:
-        done = engine.load_weights(export_weights(model, out / "weights_sync", tokenizer))
-        if inspect.isawaitable(done):
-            await done
+    await engine.load_weights(
+        PolicyWeights(model, out / "weights_sync", tokenizer), version=version
+    )
     return time.perf_counter() - start
 
 

@@ -324,6 +324,24 @@ def export_weights(model: Any, out_dir: str | Path, tokenizer: Any = None) -> Pa
     return out_dir
 
 
+class PolicyWeights:
+    """The policy's current weights as an engine takes them (``llmgym.engines.Weights``):
+    the merged tensors in memory, or (made on first request) a model folder under
+    ``out_dir``. One per weight sync: the model must not change while it is used."""
+
+    def __init__(self, model: Any, out_dir: str | Path, tokenizer: Any = None):
+        self.model, self.out_dir, self.tokenizer = model, Path(out_dir), tokenizer
+        self._folder: Path | None = None
+
+    def state_dict(self) -> dict[str, torch.Tensor]:
+        return merged_state_dict(self.model)
+
+    def folder(self) -> Path:
+        if self._folder is None:
+            self._folder = export_weights(self.model, self.out_dir, self.tokenizer)
+        return self._folder
+
+
 def unwrap(model: Any) -> Any:
     """The plain transformers model under peft, for config access."""
     return model.get_base_model() if hasattr(model, "peft_config") else model
