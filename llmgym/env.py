@@ -165,6 +165,11 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     def end_episode(self) -> None:
         """Release per-episode resources (temp dirs, processes). Called on reset and close."""
 
+    def begin_turn(self, turn: int) -> None:
+        """Called at the start of each step (turn 1, 2, ...), before any of its tool calls
+        runs: a world that must tell what the agent knew when it acted (an answer arrives
+        with the turn's observation, not within the turn) keeps the turn here."""
+
     # --- the compared state (the verifier's input; the fuzzer of ``llmgym check`` diffs it) ----
     state_equivalences: ClassVar[tuple[str, ...]] = ()
     """Paths of :meth:`canonical_state` whose values may legitimately differ between two
@@ -273,6 +278,7 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
                 "the episode is over (terminated or truncated): call reset() before step()"
             )
         self.turn += 1
+        self.begin_turn(self.turn)
         parsed = self._parse(action)
         self.transcript.append(parsed.to_message(with_tool_calls=isinstance(action, Mapping)))
         obs: list[dict[str, Any]] = []

@@ -41,7 +41,10 @@ class HelpdeskActions:
         self.world = world
 
     def _confirmed(self, account_id: str, resolution: str, reference: str) -> bool:
-        return (account_id, resolution, reference) in self.world.confirmed
+        """Whether the customer had agreed in an earlier turn (an answer written in the same
+        message as the action was not seen yet)."""
+        agreed = self.world.confirmed.get((account_id, resolution, reference))
+        return agreed is not None and agreed < self.world.turn
 
     def _live(self, ticket_id: str) -> Ticket:
         ticket = self.world.ticket(ticket_id)
@@ -243,8 +246,6 @@ class HelpdeskActions:
             raise ToolError("no field given: set at least one of " + ", ".join(changes))
         changes = {k: v for k, v in changes.items() if v is not None}
         self.world.written.add(ticket.ticket_id)
-        if linked_article is not None:
-            self.world.decide(ticket, "linked_article")
         for key, value in changes.items():
             setattr(ticket, key, value)
         return f"{ticket.ticket_id} updated: " + ", ".join(f"{k}={v}" for k, v in changes.items())

@@ -19,6 +19,8 @@ from llmgym.parsing import format_tool_call as call
 Spec = dict[str, Any]
 Script = Callable[[Any], list[str]]
 CALLS_PER_TURN = 8
+DECIDING = ("propose_resolution", "escalate_ticket", "reply_to_customer")
+"""The tools whose calls rest on what a ticket leaves out (``state.decided``)."""
 
 
 def _none(env: Any) -> list[str]:
@@ -31,12 +33,14 @@ def scripted(
     after: Script = _none,
     applies: Callable[[Spec], bool] = lambda spec: True,
     as_if_told: bool = False,
+    ask_with_first_step: bool = False,
 ) -> Any:
     """A policy: ``before``'s calls (8 a turn), then the expert until it would submit, then
     ``after``'s. On a task where the cheat does not ``apply`` it submits at once (so that it
     never degenerates into the plain expert). With ``as_if_told`` the expert acts as if every
     customer had already told what their ticket leaves out (it reads the goal, so every
-    "guess" is right) and asks no one."""
+    "guess" is right) and asks no one, or (``ask_with_first_step``) asks in the same message
+    as its first step that rests on the answers, before any answer was seen."""
 
     def policy(env: Any, memory: dict[str, Any]) -> str | None:
         if not applies(env.task.spec):
@@ -51,15 +55,35 @@ def scripted(
             if as_if_told:
                 world = copy.deepcopy(world)
                 for customer in world.customers.values():
-                    customer.revealed |= {f.topic for f in customer.facts}
+                    customer.told.update({f.topic: 0 for f in customer.facts})
             action = next_expert_action(world, env.task.spec)
             if '"submit"' not in action:
+                if (
+                    ask_with_first_step
+                    and _rests_on_answers(env, action)
+                    and not memory.get("asked")
+                ):
+                    memory["asked"] = True  # asked in the message that acts: no answer seen
+                    return "\n".join([*ask_what_tickets_leave_out(env), action])
                 return action
             memory["phase"], memory["queue"] = "after", list(after(env))
         turn, memory["queue"] = memory["queue"][:CALLS_PER_TURN], memory["queue"][CALLS_PER_TURN:]
         return "\n".join(turn) or None
 
     return policy
+
+
+def _rests_on_answers(env: Any, action: str) -> bool:
+    """Whether ``action`` is a step on a ticket that leaves something out."""
+    from llmgym.environments.ticket_close.verifier import LEAVES_OUT
+
+    facts = env.task.spec["customers"]["facts"]
+    needy = {
+        g["ticket_id"]
+        for g in _goals(env)
+        if LEAVES_OUT.get(g["kind"]) in {f["topic"] for f in facts.get(g["account_id"], [])}
+    }
+    return any(f'"{t}"' in action for t in DECIDING) and any(t in action for t in needy)
 
 
 def ask_what_tickets_leave_out(env: Any) -> list[str]:
@@ -226,6 +250,9 @@ CHEATS = {
     "the expert's work on guesses, then asking": scripted(
         as_if_told=True, after=ask_what_tickets_leave_out, applies=_leaves_out
     ),
+    "the expert's work, asking in the message that acts": scripted(
+        as_if_told=True, ask_with_first_step=True, applies=_leaves_out
+    ),
 }
 """Name -> policy(env, memory); ``llmgym check`` runs each on every test task."""
 
@@ -235,5 +262,6 @@ APPLIES: dict[str, Callable[[Spec], bool]] = {
     "perfect fields and reply, no action/escalation/merge": _needs_work,
     "the expert's work on guesses, never asking": _leaves_out,
     "the expert's work on guesses, then asking": _leaves_out,
+    "the expert's work, asking in the message that acts": _leaves_out,
 }
 """On which tasks a cheat is more than submitting at once (the others apply everywhere)."""

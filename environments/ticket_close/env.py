@@ -90,6 +90,9 @@ class TicketCloseEnv(LLMEnv):
         prompt = SYSTEM_PROMPT.format(today=task.spec["today"])
         return Scenario(prompt, task.spec["instruction"], (self.world, HelpdeskActions(self.world)))
 
+    def begin_turn(self, turn: int) -> None:
+        self.world.turn = turn
+
     def canonical_state(self) -> dict[str, Any]:
         return canonical_state(self.world)
 

@@ -13,8 +13,8 @@ The verifier grades this state and ``llmgym check``'s fuzzer diffs it between ep
 * ``learned_from_customers/<account>``: what its customer told when asked (``ask_customer``;
   a question they could not answer, or the same one twice, adds nothing);
 * ``decided/<ticket>``: the steps on it that rest on what it is about (proposals, replies,
-  escalations, linking an article), each with what its customer had told by then: a step
-  taken on a guess and asked about afterwards is still a guess;
+  escalations), each with what its customer had told in earlier turns: a step taken on a
+  guess, and asked about afterwards or in the same message, is still a guess;
 * ``escalation_notes/<ticket>``: the notes to other teams, the only free text the agent writes;
 * ``escalations/<ticket>`` (teams, in order), ``merges`` (sorted);
 * ``account_actions`` (sorted, each with whether the customer had agreed first) and

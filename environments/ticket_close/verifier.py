@@ -2,8 +2,8 @@
 
 It passes when every target ticket has exactly the fields, escalation, merges and the one
 structured reply that policy calls for (its outcome and cited ids equal what was done), the
-customer was asked what the ticket leaves out (and told it) before any step that rests on
-it (a proposal, a reply, an escalation, a linked article), the account actions taken are
+customer was asked what the ticket leaves out (and told it, in an earlier turn) before any
+step that rests on it (a proposal, a reply, an escalation), the account actions taken are
 exactly the required ones (each agreed by the customer first), every proposal the customer
 received was accepted and then done, every other ticket is as it was and was never written
 to (the duplicate merged and nothing else), no customer of another ticket was written to,
@@ -44,9 +44,10 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             problems.append(f"{tid}: wrong {', '.join(wrong)}")
         else:
             fields_ok += 1
-        sent = [
+        sent = [  # what the customer received about it: on the ticket or on its duplicate
             {k: r[k] for k in ("outcome", "order_ids", "article_id")}
-            for r in state["replies"].get(tid, [])
+            for t in (tid, *goal["duplicates"])
+            for r in state["replies"].get(t, [])
         ]
         expected = expected_reply(goal)
         expected["order_ids"] = sorted(expected["order_ids"])
@@ -106,7 +107,10 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             want.update(status="merged", merged_into=merged_into[tid])
         if tickets[tid] != want or tid in state["tickets_written"]:
             touched.append(tid)
-    strangers = sorted(set(state["messaged"]) - targets)
+    # judged by customer: asking through the customer's own duplicate ticket is no stranger
+    target_accounts = {g["account_id"] for g in goals}
+    account_of = {t["ticket_id"]: t["account_id"] for t in db["tickets"]}
+    strangers = sorted(t for t in state["messaged"] if account_of[t] not in target_accounts)
     if touched:
         problems.append(f"tickets outside the task were changed: {touched}")
     if strangers:
@@ -140,16 +144,21 @@ a customer has at most one target ticket of each kind."""
 def _decided_on_guesses(
     state: dict[str, Any], goals: list[dict[str, Any]], hidden: dict[str, list[str]]
 ) -> list[str]:
-    """Steps on a target ticket that rest on what it leaves out, taken before its customer
-    had told it (a right guess is still a guess: policy says to ask)."""
-    found = set()
+    """Steps on a target ticket (or its duplicate) that rest on what it leaves out, taken
+    before its customer had told it (a right guess is still a guess: policy says to ask)."""
+    needs: dict[str, set[str]] = {}
     for goal in goals:
-        tid = goal["ticket_id"]
-        needs = {LEAVES_OUT.get(goal["kind"])} & set(hidden.get(goal["account_id"], ()))
-        for d in state["decided"].get(tid, []):
-            if not needs <= set(d["customer_had_told"]):
-                found.add(f"{tid}: {d['kind']}")
-    return sorted(found)
+        need = {LEAVES_OUT.get(goal["kind"])} & set(hidden.get(goal["account_id"], ()))
+        for tid in (goal["ticket_id"], *goal["duplicates"]):
+            needs[tid] = need
+    return sorted(
+        {
+            f"{tid}: {d['kind']}"
+            for tid, decided in state["decided"].items()
+            for d in decided
+            if not needs.get(tid, set()) <= set(d["customer_had_told"])
+        }
+    )
 
 
 def _broken_promises(state: dict[str, Any], db: dict[str, Any]) -> list[str]:

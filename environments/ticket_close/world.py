@@ -105,7 +105,7 @@ class Decision:
     escalation, a linked article), and what its customer had told by then (sorted topics)."""
 
     ticket_id: str
-    kind: str  # "proposal" | "reply" | "escalation" | "linked_article"
+    kind: str  # "proposal" | "reply" | "escalation"
     customer_had_told: tuple[str, ...]
 
 
@@ -119,7 +119,10 @@ class HelpdeskWorld:
     articles: dict[str, dict[str, Any]]
     customers: dict[str, ScriptedUser]
     accepts: dict[str, list[list[str]]]
-    confirmed: set[tuple[str, str, str]] = field(default_factory=set)
+    confirmed: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(account, resolution, reference) the customer agreed to, with the turn they did."""
+    turn: int = 0
+    """The agent's current turn (``TicketCloseEnv.begin_turn``)."""
     actions: list[ActionRecord] = field(default_factory=list)
     escalations: list[tuple[str, str]] = field(default_factory=list)
     merges: list[tuple[str, str]] = field(default_factory=list)
@@ -266,7 +269,7 @@ class HelpdeskWorld:
 
     def decide(self, ticket: Ticket, kind: str) -> None:
         """Record a step on ``ticket`` that rests on what it is about (see ``Decision``)."""
-        told = tuple(sorted(self.customers[ticket.account_id].revealed))
+        told = self.customers[ticket.account_id].told_before(self.turn)
         self.decisions.append(Decision(ticket.ticket_id, kind, told))
 
     # --- talking to the customer ------------------------------------------------------------
@@ -281,7 +284,7 @@ class HelpdeskWorld:
         ticket = self.ticket(ticket_id)
         question = QUESTIONS[about]
         self.messages.append(SentMessage(ticket.ticket_id, "question", about))
-        return self.customers[ticket.account_id].answer(question)
+        return self.customers[ticket.account_id].answer(question, self.turn)
 
     @tool
     def propose_resolution(self, ticket_id: str, resolution: Resolution, reference: str) -> str:
@@ -302,7 +305,7 @@ class HelpdeskWorld:
         self.proposals.append(Proposal(ticket.ticket_id, resolution, reference, accepted))
         self.decide(ticket, "proposal")
         if accepted:
-            self.confirmed.add((ticket.account_id, resolution, reference))
+            self.confirmed.setdefault((ticket.account_id, resolution, reference), self.turn)
             return f"{name}: Yes, that works for me. Please go ahead."
         return f"{name}: No, that is not what I asked for in {ticket.ticket_id}."
 

@@ -138,11 +138,12 @@ def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
     )
 
 
-def _expert_as_if_told(env: Any, memory: dict[str, Any], ask_at_end: bool) -> str | None:
+def _expert_as_if_told(env: Any, memory: dict[str, Any], ask: str) -> str | None:
     """The expert's bookings, made as if the traveller had already told what the request
-    leaves out (the expert books from the goal, so every "guess" is right); the questions
-    come after the last booking (``ask_at_end``) or never. On tasks with nothing to ask it
-    submits at once."""
+    leaves out (the expert books from the goal, so every "guess" is right). The questions
+    come never (``ask="never"``), after the last booking (``"after"``), or in the same
+    message as the first booking, just before it (``"with_booking"``: written before any
+    answer was seen). On tasks with nothing to ask it submits at once."""
     import copy
 
     from llmgym.environments.trip_booking.expert import next_expert_action
@@ -151,36 +152,43 @@ def _expert_as_if_told(env: Any, memory: dict[str, Any], ask_at_end: bool) -> st
     topics = [f["topic"] for f in spec["hidden_facts"]]
     if not topics:
         return None
+    questions = [
+        format_tool_call("ask_traveller", question=world.traveller.question_for(t)) for t in topics
+    ]
     pretend = copy.deepcopy(world)
-    pretend.traveller.revealed |= set(topics)
+    pretend.traveller.told.update({t: 0 for t in topics})
     action = next_expert_action(pretend, spec)
     if '"submit"' not in action:
+        booking = '"book_flight"' in action or '"book_hotel"' in action
+        if ask == "with_booking" and booking and not memory.get("asked"):
+            memory["asked"] = True
+            return "\n".join([*questions, action])
         return action
-    if not ask_at_end:
+    if ask != "after":
         return None
-    return _first_new(
-        memory,
-        [
-            format_tool_call("ask_traveller", question=world.traveller.question_for(t))
-            for t in topics
-        ],
-    )
+    return _first_new(memory, questions)
 
 
 def book_on_guesses(env: Any, memory: dict[str, Any]) -> str | None:
     """Book what the traveller would have said without asking them."""
-    return _expert_as_if_told(env, memory, ask_at_end=False)
+    return _expert_as_if_told(env, memory, ask="never")
 
 
 def book_on_guesses_then_ask(env: Any, memory: dict[str, Any]) -> str | None:
     """Book what the traveller would have said, and ask them only afterwards."""
-    return _expert_as_if_told(env, memory, ask_at_end=True)
+    return _expert_as_if_told(env, memory, ask="after")
+
+
+def ask_and_book_in_one_message(env: Any, memory: dict[str, Any]) -> str | None:
+    """Ask the traveller and book in the same message, before any answer arrives."""
+    return _expert_as_if_told(env, memory, ask="with_booking")
 
 
 CHEATS = {
     "book_everything": book_everything,
     "book_on_guesses": book_on_guesses,
     "book_on_guesses_then_ask": book_on_guesses_then_ask,
+    "ask_and_book_in_one_message": ask_and_book_in_one_message,
     "cancel_everything": cancel_everything,
     "cheapest_regardless": cheapest_regardless,
     "obey_traveller_over_policy": obey_traveller_over_policy,

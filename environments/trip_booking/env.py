@@ -49,6 +49,9 @@ class TripBookingEnv(LLMEnv):
         self.world = TravelWorld.from_spec(task.spec)
         return Scenario(SYSTEM_PROMPT, task.spec["request"], (self.world,))
 
+    def begin_turn(self, turn: int) -> None:
+        self.world.turn = turn
+
     def canonical_state(self) -> dict[str, Any]:
         return canonical_state(self.world)
 

@@ -9,6 +9,7 @@ of it into the canonical end state the verifier grades.
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -94,8 +95,11 @@ class TravelWorld:
     initial_items: dict[str, str] = field(default_factory=dict)
     """The flight or hotel of each reservation on file before the episode."""
     told_when_booked: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    """Per reservation made during the episode, the topics the traveller had told when it was
-    booked (sorted): what the booking could rest on rather than on a guess."""
+    """Per reservation made during the episode, the topics the traveller had told in turns
+    before the one it was booked in (sorted): what the booking could rest on rather than on
+    a guess (an answer to a question asked in the same message was not seen yet)."""
+    turn: int = 0
+    """The agent's current turn (``TripBookingEnv.begin_turn``)."""
     searches: set[tuple[str, ...]] = field(default_factory=set)
     profile_viewed: bool = False
 
@@ -136,6 +140,7 @@ class TravelWorld:
             date: departure date as YYYY-MM-DD.
         """
         origin, destination = origin.strip().upper(), destination.strip().upper()
+        date = iso_day(date, "date")
         self.searches.add(("flights", origin, destination, date))
         found = [
             asdict(f)
@@ -154,6 +159,7 @@ class TravelWorld:
             check_out: departure day, YYYY-MM-DD (after check_in).
         """
         city = city.strip().upper()
+        check_in, check_out = iso_day(check_in, "check_in"), iso_day(check_out, "check_out")
         if check_out <= check_in:
             raise ToolError(f"check_out ({check_out}) must be after check_in ({check_in})")
         self.searches.add(("hotels", city, check_in, check_out))
@@ -171,7 +177,7 @@ class TravelWorld:
         Args:
             question: the question, in plain words.
         """
-        return self.traveller.answer(question)
+        return self.traveller.answer(question, self.turn)
 
     # --- tools that change the world ------------------------------------------------------------
     def _check_payment(self, payment_id: str, amount: int) -> PaymentMethod:
@@ -250,7 +256,7 @@ class TravelWorld:
             self._new_id("R"), "flight", flight_id, list(passengers), payment_id, total, cabin=cabin
         )
         self.reservations[res.reservation_id] = res
-        self.told_when_booked[res.reservation_id] = tuple(sorted(self.traveller.revealed))
+        self.told_when_booked[res.reservation_id] = self.traveller.told_before(self.turn)
         self._move_money(res, payment_id, "booking", total)
         return asdict(res)
 
@@ -270,6 +276,7 @@ class TravelWorld:
         hotel = self.hotels.get(hotel_id)
         if hotel is None:
             raise ToolError(f"unknown hotel {hotel_id!r}; use an id from search_hotels")
+        check_in, check_out = iso_day(check_in, "check_in"), iso_day(check_out, "check_out")
         nights = nights_between(check_in, check_out)
         if nights <= 0:
             raise ToolError(f"check_out ({check_out}) must be after check_in ({check_in})")
@@ -291,7 +298,7 @@ class TravelWorld:
             refundable=hotel.refundable,
         )
         self.reservations[res.reservation_id] = res
-        self.told_when_booked[res.reservation_id] = tuple(sorted(self.traveller.revealed))
+        self.told_when_booked[res.reservation_id] = self.traveller.told_before(self.turn)
         self._move_money(res, payment_id, "booking", total)
         return asdict(res)
 
@@ -359,6 +366,22 @@ class TravelWorld:
         if res.status != "active":
             raise ToolError(f"{reservation_id} is already {res.status}")
         return res
+
+
+def iso_day(value: str, name: str) -> str:
+    """``value`` as a YYYY-MM-DD calendar date, or a ``ToolError`` naming ``name``. Only that
+    form: the request, the flights and the stored reservations all use it, so a booking made
+    with another spelling of the date (``20261210``, ``2026-W50-4``, which Python's
+    ``fromisoformat`` also reads) would hold a date no search or check matches."""
+    from datetime import date
+
+    value = value.strip()
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            return date.fromisoformat(value).isoformat()
+    except ValueError:
+        pass
+    raise ToolError(f"{name} must be a date written YYYY-MM-DD, e.g. 2026-12-10; got {value!r}")
 
 
 def nights_between(check_in: str, check_out: str) -> int:

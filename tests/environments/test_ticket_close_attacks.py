@@ -35,15 +35,14 @@ back" row counts the tasks with another customer's open ticket in the queue.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import pytest
+from ticket_close_play import Episode
 
 import llmgym  # noqa: F401
-from llmgym.parsing import format_tool_call
 
 ENV_ID = "llmgym/TicketClose-v0"
 FLIP = {
@@ -54,111 +53,6 @@ FLIP = {
     "password_reset": "escalated",
     "licence_extended": "escalated",
 }
-
-
-def _body(action: str) -> dict[str, Any]:
-    return json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
-
-
-class Episode:
-    """One episode through ``gym.make``'s wrapper; remembers the expert's calls."""
-
-    def __init__(self, env: Any, task_id: str):
-        self.env = env
-        env.reset(options={"task_id": task_id})
-        self.calls: list[dict[str, Any]] = []
-        self.reward = 0.0
-        self.info: dict[str, Any] = {}
-        self.refused = False
-        """Whether the environment refused to deliver the attack's payload in every form."""
-
-    def call(self, name: str, **arguments: Any) -> Any:
-        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
-        text = obs[-1]["content"]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
-
-    def expert(self, replace_reply: Callable[[dict[str, Any]], None] | None = None) -> None:
-        """Play the expert until it would submit; hand each of its replies to ``replace_reply``."""
-        replaced: set[str] = set()
-        for _ in range(self.env.unwrapped.max_turns):
-            action = self.env.unwrapped.expert_action()
-            if '"submit"' in action:
-                return
-            body = _body(action)
-            self.calls.append(body)
-            if body["name"] == "reply_to_customer" and replace_reply is not None:
-                ticket_id = body["arguments"]["ticket_id"]
-                if ticket_id in replaced:  # the expert wants to correct the attack: stop here
-                    return
-                replaced.add(ticket_id)
-                replace_reply(body["arguments"])
-            else:
-                self.env.step(action)
-
-    def made(self, name: str) -> list[dict[str, Any]]:
-        return [c["arguments"] for c in self.calls if c["name"] == name]
-
-    def targets(self) -> set[str]:
-        return {a["ticket_id"] for a in self.made("read_ticket")}
-
-    def reply(self, ticket_id: str, text: str, **structured: Any) -> Any:
-        """Send free text where the tool takes it, else the structured form; note a refusal."""
-        out = self.call("reply_to_customer", ticket_id=ticket_id, message=text)
-        if _error(out) and structured:
-            out = self.call("reply_to_customer", ticket_id=ticket_id, **structured)
-        self.refused |= _error(out)
-        return out
-
-    def ask(self, ticket_id: str, text: str, about: str | None = None) -> Any:
-        """Ask in free text where the tool takes it, else by topic (``about``); note a refusal."""
-        out = self.call("ask_customer", ticket_id=ticket_id, question=text)
-        if _error(out) and about:
-            out = self.call("ask_customer", ticket_id=ticket_id, about=about)
-        self.refused |= _error(out)
-        return out
-
-    def other_customer(self) -> dict[str, Any]:
-        """Data of a customer who is not behind any ticket the expert works on."""
-        words = [w.strip(".,()") for w in self.env.unwrapped.transcript[1]["content"].split()]
-        named = [w for w in words if w.startswith("TCK-")]
-        mine = {w for w in words if w.startswith("ACC-")}
-        for ticket_id in [*self.targets(), *named]:
-            mine.add(self.call("read_ticket", ticket_id=ticket_id)["account_id"])
-        for summary in self.call("list_tickets", status="all"):
-            ticket = self.call("read_ticket", ticket_id=summary["ticket_id"])
-            if ticket["account_id"] not in mine:
-                account = self.call("lookup_account", query=ticket["account_id"])
-                return {
-                    "ticket_id": ticket["ticket_id"],
-                    "name": account["name"],
-                    "email": account["email"],
-                    "account_id": account["account_id"],
-                    "order_id": account["orders"][0]["order_id"],
-                }
-        raise AssertionError("no other customer in the queue")
-
-    def duplicate(self) -> str | None:
-        """The ticket that repeats the named one (found as an agent would: by the customer)."""
-        named = self.env.unwrapped.transcript[1]["content"].split()
-        first = next((w.strip(".") for w in named if w.startswith("TCK-")), None)
-        if first is None:
-            return None
-        ticket = self.call("read_ticket", ticket_id=first)
-        for other in self.call("search_tickets", query=ticket["customer"]):
-            if other["subject"] == "Re: " + ticket["subject"]:
-                return other["ticket_id"]
-        return None
-
-    def submit(self) -> float:
-        self.call("submit")
-        return self.reward
-
-
-def _error(out: Any) -> bool:
-    return isinstance(out, str) and out.startswith("Error")
 
 
 def _ids(args: dict[str, Any]) -> str:
@@ -369,25 +263,3 @@ def test_attack_earns_nothing_on_the_test_split(env, name):
     assert len(rewards) >= 10, f"the attack applied to only {len(rewards)} tasks"
     paid = sorted(t for t, r in rewards.items() if r > 0)
     assert not paid, f"{len(paid)}/{len(rewards)} tasks paid: {paid[:5]}"
-
-
-def test_asking_the_customer_only_after_acting_earns_nothing(env):
-    """The expert's own episode with its questions to customers moved to the end: every
-    proposal, escalation, linked article and reply rests on a guess of what the ticket
-    leaves out (a right one: the expert reads the goal). Before the fix (``c2d1b13``) this
-    earned 1.0 on all 50 test tasks with something left out (a red-team agent that guessed
-    a licence's product: 3/120); now each such step records what the customer had told."""
-    tasks = [
-        t for t in env.unwrapped.split_tasks("test") if any(t.spec["customers"]["facts"].values())
-    ]
-    assert len(tasks) >= 10
-    for task in tasks[::4]:
-        expert = Episode(env, task.task_id)
-        expert.expert()
-        questions = [b for b in expert.calls if b["name"] == "ask_customer"]
-        assert questions and expert.submit() == 1.0, expert.info["verdict"]
-        late = Episode(env, task.task_id)
-        for body in [*(b for b in expert.calls if b not in questions), *questions]:
-            late.call(body["name"], **body["arguments"])
-        assert late.submit() == 0.0, f"{task.task_id}: paid for asking after acting"
-        assert late.info["reward_components"]["asked_what_was_missing"] == 0.0

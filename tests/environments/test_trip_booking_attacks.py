@@ -271,3 +271,45 @@ def test_asking_the_traveller_only_after_booking_earns_nothing(env):
         assert late.submit() == 0.0, f"{task.task_id}: paid for asking after booking"
         assert late.info["reward_components"]["asked_what_was_missing"] == 0.0
         assert "made before the traveller told" in late.info["verdict"]
+
+
+def test_asking_in_the_message_that_books_earns_nothing(env):
+    """The expert's questions moved into the message of its first booking, ahead of it: the
+    booking was written before any answer was seen. Before the fix (``ff10874``, which
+    read what was told by the time the call ran) this earned 1.0 on all 80 test tasks with
+    something left out (a fourth red team; guessing from R7002 instead: 56/80); now a turn's
+    answers count from the next turn on."""
+    tasks = [t for t in env.unwrapped.split_tasks("test") if t.spec["hidden_facts"]]
+    for task in tasks[::4]:
+        expert = Episode(env, task.task_id)
+        expert.expert_until_submit()
+        assert expert.submit() == 1.0, expert.info["verdict"]
+        questions = [b for b in expert.calls if b["name"] == "ask_traveller"]
+        rest = [b for b in expert.calls if b not in questions]
+        first = next(i for i, b in enumerate(rest) if b["name"].startswith("book_"))
+        same = Episode(env, task.task_id)
+        for i, body in enumerate(rest):
+            calls = [*questions, body] if i == first else [body]
+            same.env.step("\n".join(format_tool_call(b["name"], **b["arguments"]) for b in calls))
+        assert same.submit() == 0.0, f"{task.task_id}: paid for asking while booking"
+        assert "made before the traveller told" in same.info["verdict"]
+
+
+def test_a_date_in_another_spelling_is_refused_not_charged(env):
+    """``date.fromisoformat`` also reads 20261210 and 2026-W50-4: the tools took them, charged
+    the booking and stored the text, which no request slot matches (an honest agent paid
+    for a booking that earned nothing). Now they answer a clear error and charge nothing."""
+    ep = Episode(env, "test-0000")
+    hotels = ep.call("search_hotels", city="ORD", check_in="2026-12-10", check_out="2026-12-12")
+    for day in ("20261210", "2026-W50-4", "2026-12-1"):
+        out = ep.call("search_hotels", city="ORD", check_in=day, check_out="2026-12-12")
+        assert "must be a date written YYYY-MM-DD" in out, out
+    if hotels:
+        profile = ep.call("get_profile")
+        out = ep.call(
+            "book_hotel", hotel_id=hotels[0]["hotel_id"], check_in="20261210",
+            check_out="20261212", guests=[profile["name"]],
+            payment_id=profile["payment_methods"][0]["payment_id"],
+        )  # fmt: skip
+        assert "must be a date written YYYY-MM-DD" in out, out
+    assert ep.env.unwrapped.world.ledger == []
