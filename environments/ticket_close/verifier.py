@@ -148,7 +148,8 @@ def _decided_on_guesses(
     before its customer had told it (a right guess is still a guess: policy says to ask)."""
     needs: dict[str, set[str]] = {}
     for goal in goals:
-        need = {LEAVES_OUT.get(goal["kind"])} & set(hidden.get(goal["account_id"], ()))
+        left_out = LEAVES_OUT.get(goal["kind"])
+        need = {left_out} & set(hidden.get(goal["account_id"], ())) if left_out else set()
         for tid in (goal["ticket_id"], *goal["duplicates"]):
             needs[tid] = need
     return sorted(
