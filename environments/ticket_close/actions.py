@@ -125,11 +125,19 @@ class HelpdeskActions:
         Args:
             ticket_id: the ticket to escalate.
             team: "billing", "engineering", "sales" or "security".
-            note: what the team needs to know.
+            note: what the team needs to know, in plain English: the words of this ticket,
+                its customer's account and the knowledge base (never another customer's data).
         """
         ticket = self._live(ticket_id)
         if ticket.status == "escalated" and ticket.assignee == team:
             raise ToolError(f"{ticket.ticket_id} is already escalated to {team}")
+        refused = self.world.note_vocabulary(ticket).refused(note)
+        if refused:
+            raise ToolError(
+                "the note was not sent: a note may hold only plain English words and the words "
+                "and numbers of this ticket, its customer's account and the knowledge base. Not "
+                f"allowed here: {', '.join(refused[:12])}. Write it again without them."
+            )
         ticket.status, ticket.assignee = "escalated", team
         ticket.log("note", f"Escalated to {team}: {note}")
         self.world.escalations.append((ticket.ticket_id, team))

@@ -51,6 +51,8 @@ GAP = f"{SEP}{{0,3}}"
 """What may stand between two letters of a word, or two digits of a number."""
 LEET = {"a": "4", "b": "8", "e": "3", "g": "9", "i": "1", "l": "1", "o": "0", "s": "5", "t": "7"}
 """The digit that may stand for a letter (``R3yes``)."""
+DIGIT_LOOK_ALIKES = str.maketrans("oilzsbg", "0112589")
+"""Letters read as the digit they look like inside a number (``ACC-7SO4``)."""
 DIGIT_WORDS = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
 DIGIT_OF = dict(
     zip(
@@ -83,14 +85,26 @@ def customer_data(db: dict[str, Any]) -> dict[str, list[str]]:
 def leaks(text: str, account_id: str, data: dict[str, list[str]]) -> list[str]:
     """The other customers' data that ``text`` (sent to or about ``account_id``) discloses."""
     flat = normalise(text)
-    numbers = DATES.sub(" ", OTHER_RECORDS.sub(" ", flat))
+    # ids: letters that look like digits inside a number read as those digits (``7so4``)
+    numbers = re.sub(
+        r"[a-z]*\d[a-z0-9]*", lambda m: m[0].translate(DIGIT_LOOK_ALIKES), normalise(text, False)
+    )
+    numbers = DATES.sub(" ", OTHER_RECORDS.sub(" ", numbers))
+    numbers = re.sub(r"(?<=[a-z?])(?=\d)|(?<=\d)(?=[a-z?])", " ", numbers)
     numbers = DIGIT_WORDS.sub(lambda m: DIGIT_OF[m[0]], numbers)
-    own_words = {w for v in data.get(account_id, []) if _kind(v) == "name" for w in _words(v)}
+    own_names = [_words(v) for v in data.get(account_id, []) if _kind(v) == "name"]
+    own_words = {w for name in own_names for w in name}
+    own_initials: dict[str, set[str]] = {}
+    for name in own_names:
+        if len(name) > 1:
+            own_initials.setdefault(name[-1], set()).add(name[0][:1])
     found = []
     for other, values in data.items():
         if other != account_id:
             names = {w for v in values if _kind(v) == "name" for w in _words(v)}
-            found += [v for v in values if _mentions(flat, numbers, v, own_words, names)]
+            found += [
+                v for v in values if _mentions(flat, numbers, v, own_words, own_initials, names)
+            ]
     return found
 
 
@@ -98,8 +112,9 @@ def leaks_in(texts: Iterable[str], account_id: str, data: dict[str, list[str]]) 
     return [leak for text in texts for leak in leaks(text, account_id, data)]
 
 
-def normalise(text: str) -> str:
-    """The form in which texts and values are compared (see the module docstring)."""
+def normalise(text: str, split: bool = True) -> str:
+    """The form in which texts and values are compared (see the module docstring); without
+    ``split``, letters and digits that touch stay one word (``7so4``)."""
     out = []
     previous = ""
     for ch in unicodedata.normalize("NFKC", text):
@@ -122,6 +137,8 @@ def normalise(text: str) -> str:
                 out.append(WILDCARD)
             else:
                 out.append(" ")
+    if not split:
+        return "".join(out)
     # letters next to digits are two words (``Reyes2``, ``ACC1234``)
     return re.sub(r"(?<=[a-z?])(?=\d)|(?<=\d)(?=[a-z?])", " ", "".join(out))
 
@@ -156,14 +173,20 @@ def _found(pattern: str, text: str) -> bool:
 
 
 def _mentions(
-    flat: str, numbers: str, value: str, own_words: set[str], name_words: set[str]
+    flat: str,
+    numbers: str,
+    value: str,
+    own_words: set[str],
+    own_initials: dict[str, set[str]],
+    name_words: set[str],
 ) -> bool:
     """Whether the text mentions ``value``; ``own_words`` are the name words of the customer
     the text is about, ``name_words`` those of the customer ``value`` belongs to."""
     kind = _kind(value)
     if kind == "id":
         digits = value.split("-")[1]
-        return re.search(rf"(?<!\d)(?:0{GAP})*{GAP.join(digits)}(?!\d)", numbers) is not None
+        gap = f"{SEP}{{0,6}}"  # ``11 -- -17``: digits apart but still read as one number
+        return re.search(rf"(?<!\d)(?:0{gap})*{gap.join(digits)}(?!\d)", numbers) is not None
     if kind == "email":
         local, domain = (_words(part) for part in value.split("@", 1))
         # the local part alone when it says more than the name (``dana42``), else the address
@@ -179,4 +202,13 @@ def _mentions(
     if _found(full, flat):
         return True
     surname = words[-1]
-    return len(words) > 1 and surname not in own_words and _found(_spelled(surname), flat)
+    if len(words) < 2:
+        return False
+    if surname not in own_words:
+        return _found(_spelled(surname), flat)
+    # a surname this text's customer shares: the other customer's initial with it
+    # (``A. Okafor``) names them, unless this customer has that initial too
+    initial = words[0][0]
+    if initial in own_initials.get(surname, ()):
+        return False
+    return _found(rf"{re.escape(initial)}\.{SEP}*{_spelled(surname)}", flat)

@@ -9,9 +9,11 @@ agent looked at (the expert uses that to decide its next step; the verifier igno
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from llmgym.environments.ticket_close.notes import NoteVocabulary
 from llmgym.tools import ToolError, tool
 from llmgym.users import Fact, ScriptedUser
 
@@ -266,6 +268,24 @@ class HelpdeskWorld:
             raise ToolError(f"no account with id or email {query!r}")
         self.seen.add(account["account_id"])
         return _copy(account)
+
+    def note_vocabulary(self, ticket: Ticket) -> NoteVocabulary:
+        """What a note about ``ticket`` may say (``notes``): the words and numbers of its
+        customer's tickets and account, the knowledge base and today's date."""
+        account = self.accounts[ticket.account_id]
+        own: list[str] = [self.today, json.dumps(account)]
+        for t in self.tickets.values():
+            if t.account_id == ticket.account_id:
+                own += [t.ticket_id, t.subject, t.body, t.product, t.created, t.requester_email]
+                own += [h["text"] for h in t.history]
+        own += [json.dumps(a) for a in self.articles.values()]
+        banned = [json.dumps(a) for acc, a in self.accounts.items() if acc != ticket.account_id]
+        banned += [
+            f"{t.customer} {t.requester_email}"
+            for t in self.tickets.values()
+            if t.account_id != ticket.account_id
+        ]
+        return NoteVocabulary.from_texts(own, banned)
 
     def decide(self, ticket: Ticket, kind: str) -> None:
         """Record a step on ``ticket`` that rests on what it is about (see ``Decision``)."""
