@@ -87,6 +87,7 @@ def parse_reset_options(
             f"reset(options=...) must be a dict or None, got {type(options).__name__} "
             f"{short_repr(options)}; {accepted}"
         )
+    options = _plain_copy(options, accepted)
     unknown = [key for key in options if key not in OPTION_KEYS]
     if unknown:
         raise ValueError(
@@ -113,6 +114,24 @@ def parse_reset_options(
         )
     given = frozenset(k for k in OPTION_KEYS if options.get(k) is not None)
     return ResetOptions(task_id=task_id, split=split, difficulty=difficulty, given=given)
+
+
+def _plain_copy(options: Mapping[Any, Any], accepted: str) -> dict[Any, Any]:
+    """``options`` as a plain dict whose str keys and values are plain ``str``: a subclass
+    that overrides its methods (a hostile caller's) is read through ``dict``'s and ``str``'s
+    own, and a mapping that cannot be read at all is refused with a clear error."""
+    try:
+        items = list(dict.items(options) if isinstance(options, dict) else options.items())
+    except Exception as exc:
+        raise TypeError(
+            f"reset(options=...) could not be read ({type(exc).__name__}); pass a plain "
+            f"dict; {accepted}"
+        ) from None
+
+    def plain(value: Any) -> Any:
+        return str.__str__(value) if isinstance(value, str) else value
+
+    return {plain(k): plain(v) for k, v in items}
 
 
 def parse_train_id(task_id: str, difficulties: tuple[str, ...]) -> tuple[str, int]:

@@ -129,3 +129,62 @@ def test_short_repr_never_raises():
     assert "digits" in short_repr(10**5000)
     assert short_repr(Hostile()) == "<Hostile object>"
     assert len(short_repr("x" * 10_000)) < 120
+
+
+def test_hostile_option_objects_are_read_as_plain_data(env):
+    """A dict or str subclass that overrides its methods is read through dict's and str's
+    own: it cannot make reset raise its own exception (a fourth red team's finding)."""
+
+    class Boom(RuntimeError):
+        pass
+
+    class HostileDict(dict):
+        def get(self, *a):
+            raise Boom
+
+        def __iter__(self):
+            raise Boom
+
+        def keys(self):
+            raise Boom
+
+    class HostileStr(str):
+        def __eq__(self, other):
+            raise Boom
+
+        def __hash__(self):
+            return 0
+
+        def startswith(self, *a):
+            raise Boom
+
+        def split(self, *a):
+            raise Boom
+
+    task_id = env.unwrapped.task_ids("test")[0]
+    _, info = env.reset(options=HostileDict(task_id=task_id))
+    assert info["task_id"] == task_id
+    _, info = env.reset(options={"task_id": HostileStr(task_id), "split": HostileStr("test")})
+    assert info["task_id"] == task_id
+
+    class Unreadable(dict):
+        def items(self):
+            raise Boom
+
+    import collections.abc
+
+    class Opaque(collections.abc.Mapping):
+        def __getitem__(self, key):
+            raise Boom
+
+        def __iter__(self):
+            raise Boom
+
+        def __len__(self):
+            return 1
+
+    for options in (Unreadable(task_id=task_id), Opaque()):
+        try:
+            env.reset(options=options)
+        except (TypeError, ValueError) as exc:
+            assert "reset(options=...)" in str(exc) or "reset option" in str(exc)
