@@ -14,12 +14,9 @@ termination and reward bookkeeping, the ``submit`` tool, sync and async stepping
 
 from __future__ import annotations
 
-import asyncio
-import concurrent.futures
 import inspect
 import logging
 import time
-import weakref
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
@@ -30,6 +27,7 @@ from llmgym import messages as msg
 from llmgym.messages import ToolCall
 from llmgym.parsing import ParsedAction, action_size, parse_action, snippet
 from llmgym.spaces import AssistantAction, ChatMessages
+from llmgym.syncloop import LoopThread, drive
 from llmgym.task_selection import check_seed, choose_task, parse_reset_options
 from llmgym.tasks import Task, load_split, spec_fingerprint, train_task_id
 from llmgym.tools import ToolArgumentError, ToolError, Toolset, format_result, tool
@@ -141,7 +139,8 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         self.submitted = False
         self._last_obs: list[dict[str, Any]] = []
         self._started_at = 0.0
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop = LoopThread()
+        """Runs async hooks for the sync ``reset``/``step`` (``llmgym.syncloop``)."""
         self._async_hooks = False
         self._closed = False
 
@@ -375,15 +374,13 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         """Release the episode's resources (idempotent); ``reset`` starts a new episode."""
         self.end_episode()
         self._closed = True
-        if self._loop is not None:
-            self._loop.close()
-            self._loop = None
+        self._loop.close()
         super().close()
 
     def __getstate__(self) -> dict[str, Any]:
         """Pickle/deepcopy state: everything but the private event loop (made again on use)."""
         state = dict(self.__dict__)
-        state["_loop"] = None
+        state["_loop"] = LoopThread()
         return state
 
     def __enter__(self) -> LLMEnv:
@@ -445,28 +442,11 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         return text[:limit] + f"\n[... output cut: {len(text) - limit} more characters]"
 
     def _run(self, coro: Coroutine[Any, Any, T], *, always_loop: bool) -> T:
-        """Run a native coroutine from the sync API.
-
-        Pure-CPU envs never suspend, so the coroutine is driven directly (no event loop cost);
-        envs with async tools run it on a private loop, or on a worker thread when the caller
-        is already inside a running loop.
-        """
+        """Run a native coroutine from the sync API (``llmgym.syncloop``): driven directly
+        when the env is pure-CPU, else on the env's private loop thread."""
         if not always_loop:
-            try:
-                coro.send(None)
-            except StopIteration as stop:
-                return stop.value
-            coro.close()
-            raise RuntimeError(f"{type(self).__name__} suspended in a step declared pure-CPU")
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            if self._loop is None or self._loop.is_closed():
-                self._loop = asyncio.new_event_loop()
-                weakref.finalize(self, self._loop.close)  # an env dropped unclosed
-            return self._loop.run_until_complete(coro)
-        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-            return pool.submit(asyncio.run, coro).result()
+            return drive(coro, type(self).__name__)
+        return self._loop.run(coro)
 
 
 def _names(names: list[str], shown: int = 5) -> str:

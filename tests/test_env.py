@@ -174,3 +174,40 @@ def test_render_ansi():
     env = gym.make(ENV_ID, render_mode="ansi")
     env.reset(seed=0)
     assert "[user]" in env.render()
+
+
+def test_sync_steps_of_an_async_env_share_one_loop_thread():
+    """An env with async hooks runs its sync steps on one private loop thread, made once:
+    the same thread for every step, whether called from plain code or from inside a running
+    loop (before, each call inside a loop built a thread and an event loop), and it goes
+    with ``close()``."""
+    import threading
+
+    from llmgym.environments.trip_booking.env import TripBookingEnv
+
+    class AsyncVerify(TripBookingEnv):
+        threads: list[str] = []
+
+        async def verify(self):
+            self.threads.append(threading.current_thread().name)
+            return super().verify()
+
+    env = AsyncVerify()
+    before = threading.active_count()
+
+    def episode():
+        env.reset(seed=0)
+        for _ in range(3):
+            env.step(format_tool_call("get_profile"))
+        env.step(format_tool_call("submit"))
+
+    async def inside():
+        episode()
+
+    episode()
+    asyncio.run(inside())
+    episode()
+    assert AsyncVerify.threads == ["llmgym-env-loop"] * 3
+    assert threading.active_count() <= before + 1
+    env.close()
+    assert threading.active_count() <= before
