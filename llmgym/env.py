@@ -25,24 +25,25 @@ import gymnasium as gym
 
 from llmgym import messages as msg
 from llmgym.messages import ToolCall
-from llmgym.parsing import ParsedAction, action_size, parse_action, snippet
+from llmgym.parsing import ParsedAction
 from llmgym.spaces import AssistantAction, ChatMessages
 from llmgym.syncloop import LoopThread, drive
 from llmgym.task_selection import check_seed, choose_task, parse_reset_options
 from llmgym.tasks import Task, load_split, spec_fingerprint, train_task_id
-from llmgym.tools import ToolArgumentError, ToolError, Toolset, format_result, tool
+from llmgym.tools import Toolset, tool
+from llmgym.turns import (
+    NO_TOOL_CALL,
+    TOOL_FORMAT_HELP,
+    format_message,
+    ignored_calls,
+    problems,
+    read_turn,
+    run_call,
+    skipped_calls,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-MAX_ERRORS_SHOWN = 8
-"""Most problems of one turn listed in the message that answers it."""
-
-TOOL_FORMAT_HELP = (
-    "Call tools by writing, for each call, a line of the form\n"
-    '<tool_call>{"name": "TOOL_NAME", "arguments": {"ARG": VALUE}}</tool_call>\n'
-    "You may make several calls in one turn. Every turn must contain at least one tool call. "
-    "Call submit when you are done: your work is graded on the final state, not on what you say."
-)
 
 
 @dataclass(frozen=True)
@@ -283,23 +284,12 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         obs: list[dict[str, Any]] = []
         invalid = bool(parsed.errors)
         if parsed.errors:  # one message however many: a turn's observation stays bounded
-            shown = [f"- {e}" for e in parsed.errors[:MAX_ERRORS_SHOWN]]
-            if len(parsed.errors) > MAX_ERRORS_SHOWN:
-                shown.append(f"- ... and {len(parsed.errors) - MAX_ERRORS_SHOWN} more")
-            text = (
-                parsed.errors[0]
-                if len(parsed.errors) == 1
-                else f"{len(parsed.errors)} problems:\n" + "\n".join(shown)
+            obs.append(
+                msg.user(f"[environment] Invalid action: {problems(parsed.errors)}").to_dict()
             )
-            obs.append(msg.user(f"[environment] Invalid action: {text}").to_dict())
         if not parsed.tool_calls and not parsed.errors:
             invalid = True
-            obs.append(
-                msg.user(
-                    "[environment] Invalid action: your turn contained no tool call. "
-                    + TOOL_FORMAT_HELP
-                ).to_dict()
-            )
+            obs.append(msg.user(NO_TOOL_CALL).to_dict())
         ignored, skipped = [], []
         for index, call in enumerate(parsed.tool_calls):
             if self.submitted:
@@ -315,20 +305,9 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         # observation has at most max_tool_calls + 3 messages however many calls it holds
         if skipped:
             invalid = True
-            obs.append(
-                msg.user(
-                    f"[environment] Invalid action: at most {self.max_tool_calls} tool calls "
-                    f"run per turn; the other {len(skipped)} were skipped "
-                    f"({_names(skipped)})."
-                ).to_dict()
-            )
+            obs.append(msg.user(skipped_calls(skipped, self.max_tool_calls)).to_dict())
         if ignored:
-            obs.append(
-                msg.user(
-                    f"[environment] Ignored {len(ignored)} tool call(s) after submit "
-                    f"({_names(ignored)}): the episode was already submitted."
-                ).to_dict()
-            )
+            obs.append(msg.user(ignored_calls(ignored)).to_dict())
 
         reward, terminated, truncated, reason = 0.0, False, False, None
         info: dict[str, Any] = {
@@ -392,48 +371,14 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
 
     # --- internals -----------------------------------------------------------------------
     def _parse(self, action: Any) -> ParsedAction:
-        """Bound the turn's size, then parse it; never raises (see ``llmgym.parsing``)."""
-        try:
-            return self._parse_bounded(action)
-        except Exception as exc:  # the boundary: a hostile object or a parser bug must not
-            # end the rollout (a str or dict subclass whose methods raise, for one)
-            log.warning("parsing an action raised; answered as invalid", exc_info=True)
-            return ParsedAction(
-                text="", errors=(f"your turn could not be read ({type(exc).__name__})",)
-            )
-
-    def _parse_bounded(self, action: Any) -> ParsedAction:
-        if isinstance(action, str) and type(action) is not str:
-            action = str.__str__(action)  # an exact copy: a subclass's methods never run
-        limit = self.max_action_chars
-        if action_size(action, limit) is None:
-            size = f"{len(action)} characters" if type(action) in (str, bytes) else "too large"
-            return ParsedAction(
-                text=snippet(action) if isinstance(action, str) else "",
-                errors=(
-                    f"your turn is {size} (or nested too deeply); the limit is {limit} characters",
-                ),
-            )
-        if isinstance(action, str) and "\x00" in action:
-            action = action.replace("\x00", "\ufffd")
-        return parse_action(action)
+        """The turn, size-bounded and parsed; never raises (``llmgym.turns``)."""
+        return read_turn(action, self.max_action_chars)
 
     async def _invoke(self, call: ToolCall) -> tuple[str, bool]:
         """Run one tool call: (the text the agent reads, whether the call was invalid)."""
         if self.toolset is None:
             raise RuntimeError("call reset() before step()")
-        try:
-            return format_result(await _maybe_await(self.toolset.invoke(call))), False
-        except ToolArgumentError as exc:
-            return f"Error: {exc}", True
-        except ToolError as exc:
-            return f"Error: {exc}", False
-        except Exception as exc:  # a tool crashing on odd (schema-valid) arguments
-            log.warning("tool %r raised on agent arguments", call.name, exc_info=True)
-            return (
-                f"Error: the tool {call.name} failed on these arguments ({type(exc).__name__})",
-                True,
-            )
+        return await run_call(self.toolset, call)
 
     def _cut(self, text: str) -> str:
         limit = self.max_observation_chars
@@ -449,11 +394,6 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         return self._loop.run(coro)
 
 
-def _names(names: list[str], shown: int = 5) -> str:
-    text = ", ".join(snippet(n, 40) for n in names[:shown])
-    return text + (f", ... {len(names) - shown} more" if len(names) > shown else "")
-
-
 async def _maybe_await(value: Any) -> Any:
     return await value if inspect.isawaitable(value) else value
 
@@ -463,10 +403,3 @@ def _has_async_hooks(env: LLMEnv) -> bool:
     assert env.toolset is not None
     tool_fns = [env.toolset._tools[name][1] for name in env.toolset.names]
     return any(inspect.iscoroutinefunction(f) for f in [*tool_fns, env.verify])
-
-
-def format_message(message: Mapping[str, Any]) -> str:
-    """One message as readable terminal text."""
-    role = message.get("role", "?")
-    name = f" {message['name']}" if message.get("name") else ""
-    return f"[{role}{name}]\n{message.get('content', '')}\n"
