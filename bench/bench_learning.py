@@ -52,7 +52,7 @@ def mcnemar_exact(before: list[int], after: list[int]) -> tuple[int, int, float]
 async def evaluate_model(config, model_dir: str) -> dict:
     from transformers import AutoTokenizer
 
-    from llmgym.trainers.grpo.cli import held_out_evaluator, make_engine
+    from llmgym.trainers.grpo.run import held_out_evaluator, make_engine
 
     engine = make_engine(config, model_dir)
     try:
@@ -87,9 +87,9 @@ def main() -> None:
     from transformers import AutoTokenizer
 
     from llmgym.models import resolve_model
-    from llmgym.trainers.grpo.cli import train_on_env
     from llmgym.trainers.grpo.config import GRPOConfig
     from llmgym.trainers.grpo.policy import export_weights, load_policy
+    from llmgym.trainers.grpo.run import train_on_env
     from llmgym.trainers.sft import expert_conversations, sft_train, tokenize_conversation
 
     torch.set_num_threads(args.threads)

@@ -105,8 +105,8 @@ def run_trl(args, model_path: str) -> dict[str, float]:
 
 def run_ours(args, engine: str) -> dict[str, float]:
     """``llmgym train`` (train_on_env) with the same settings; per-step medians."""
-    from llmgym.trainers.grpo.cli import train_on_env
     from llmgym.trainers.grpo.config import GRPOConfig
+    from llmgym.trainers.grpo.run import train_on_env
 
     config = GRPOConfig(
         env_id=ENV_ID, env_options=OPTIONS, engine=engine,

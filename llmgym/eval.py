@@ -11,7 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from llmgym.trajectory import Trajectory
+from llmgym.trajectory import SUCCESS_REWARD, Trajectory, succeeded
 
 
 @dataclass(frozen=True)
@@ -59,12 +59,12 @@ def pass_at_k(samples: int, correct: int, k: int) -> float:
 
 
 def summarize(
-    trajectories: Sequence[Trajectory], wall_s: float, success_threshold: float = 1.0
+    trajectories: Sequence[Trajectory], wall_s: float, success_threshold: float = SUCCESS_REWARD
 ) -> EvalSummary:
     """Score trajectories; tasks are grouped by (task id, seed)."""
     by_task: dict[tuple[str, int | None], list[bool]] = defaultdict(list)
     for t in trajectories:
-        by_task[(t.task_id, t.seed)].append(t.reward >= success_threshold)
+        by_task[(t.task_id, t.seed)].append(succeeded(t.reward, success_threshold))
     smallest = min((len(v) for v in by_task.values()), default=0)
     ks = sorted({1, smallest} - {0})
     turns = sum(t.num_turns for t in trajectories)
@@ -72,7 +72,7 @@ def summarize(
     return EvalSummary(
         episodes=len(trajectories),
         tasks=len(by_task),
-        success_rate=sum(t.reward >= success_threshold for t in trajectories) / n,
+        success_rate=sum(succeeded(t.reward, success_threshold) for t in trajectories) / n,
         mean_reward=sum(t.reward for t in trajectories) / n,
         pass_at_k={
             k: sum(pass_at_k(len(v), sum(v), k) for v in by_task.values()) / max(len(by_task), 1)

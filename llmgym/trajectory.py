@@ -59,6 +59,15 @@ class Timings(BaseModel):
     env_s: float = 0.0
 
 
+SUCCESS_REWARD = 1.0
+"""An episode succeeded when its reward reached this (llmgym's rewards are 0 or 1)."""
+
+
+def succeeded(reward: float, threshold: float = SUCCESS_REWARD) -> bool:
+    """Whether an episode with ``reward`` counts as a success (one definition everywhere)."""
+    return reward >= threshold
+
+
 class Trajectory(BaseModel):
     """One episode: messages, token ids with mask and logprobs, reward and provenance."""
 
@@ -130,6 +139,11 @@ class Trajectory(BaseModel):
     @property
     def invalid_actions(self) -> int:
         return sum(turn.invalid_action for turn in self.turns)
+
+    @property
+    def success(self) -> bool:
+        """Whether the episode succeeded (``succeeded``)."""
+        return succeeded(self.reward)
 
     @property
     def ok(self) -> bool:

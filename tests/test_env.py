@@ -185,11 +185,11 @@ def test_sync_steps_of_an_async_env_share_one_loop_thread():
 
     from llmgym.environments.trip_booking.env import TripBookingEnv
 
-    class AsyncVerify(TripBookingEnv):
-        threads: list[str] = []
+    threads: list[str] = []
 
+    class AsyncVerify(TripBookingEnv):
         async def verify(self):
-            self.threads.append(threading.current_thread().name)
+            threads.append(threading.current_thread().name)
             return super().verify()
 
     env = AsyncVerify()
@@ -207,7 +207,7 @@ def test_sync_steps_of_an_async_env_share_one_loop_thread():
     episode()
     asyncio.run(inside())
     episode()
-    assert AsyncVerify.threads == ["llmgym-env-loop"] * 3
+    assert threads == ["llmgym-env-loop"] * 3
     assert threading.active_count() <= before + 1
     env.close()
     assert threading.active_count() <= before

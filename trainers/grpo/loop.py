@@ -28,7 +28,7 @@ from llmgym.trainers.grpo.advantages import group_advantages, group_ids_to_index
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.policy import PolicyWeights
 from llmgym.trainers.grpo.step import StepStats, build_batch, train_step
-from llmgym.trajectory import Trajectory
+from llmgym.trajectory import Trajectory, succeeded
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ def trajectory_metrics(trajs: list[Trajectory], version: int) -> dict[str, float
     return {
         "reward_mean": statistics.fmean(rewards),
         "reward_std": statistics.pstdev(rewards),
-        "success": statistics.fmean(r >= 1.0 for r in rewards),
+        "success": statistics.fmean(succeeded(r) for r in rewards),
         "episodes": len(trajs),
         "failed_episodes": len(trajs) - len(ok),
         "truncated_frac": statistics.fmean([t.truncated for t in ok] or [0]),

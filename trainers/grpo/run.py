@@ -1,0 +1,134 @@
+"""The GRPO composition root: from a ``GRPOConfig`` to a trained policy and its metrics.
+
+``train_on_env`` builds everything a run needs once (the policy, the generation engine, the
+rollout collector, the held-out evaluator) and hands them to ``loop.train``. The command
+line (``cli.py``), the benches and scripts all go through it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from llmgym.engines.base import Engine, SamplingParams
+from llmgym.rollout import RolloutConfig
+from llmgym.trainers.grpo.config import GRPOConfig
+
+Evaluate = Callable[[int], Awaitable[dict[str, Any]]]
+
+
+def make_engine(config: GRPOConfig, model_path: str) -> Engine:
+    """The generation engine named by ``config.engine`` (auto: vLLM when importable)."""
+    from llmgym.engines import create_engine
+
+    kind = config.engine
+    if kind == "auto":
+        kind = "vllm" if importlib.util.find_spec("vllm") else "hf"
+    if kind == "vllm":
+        return create_engine("vllm", model_path, max_model_len=config.max_trajectory_tokens + 64)
+    return create_engine("hf", model_path, num_threads=config.torch_threads)
+
+
+def rollout_config(config: GRPOConfig, *, greedy: bool = False) -> RolloutConfig:
+    """How the run plays episodes: sampled for training, greedy for held-out evaluation."""
+    if greedy:
+        sampling = SamplingParams(max_tokens=config.max_new_tokens, temperature=0.0)
+    else:
+        sampling = SamplingParams(
+            max_tokens=config.max_new_tokens, temperature=config.temperature,
+            top_p=config.top_p, seed=config.seed,
+        )  # fmt: skip
+    return RolloutConfig(
+        sampling=sampling, concurrency=config.concurrency,
+        episode_timeout_s=config.episode_timeout_s,
+        max_context_tokens=config.max_trajectory_tokens, env_kwargs=config.env_kwargs,
+    )  # fmt: skip
+
+
+def held_out_evaluator(config: GRPOConfig, engine: Engine, tokenizer: Any) -> Evaluate:
+    """evaluate(step) -> {"success", "reward", "episodes", "successes"} on the first
+    ``eval_episodes`` test tasks (filtered by ``env_options``' difficulty), greedy decoding."""
+    import gymnasium as gym
+
+    import llmgym  # noqa: F401  (registers the ids)
+    from llmgym.env import LLMEnv
+    from llmgym.rollout import EpisodeSpec, RolloutCollector
+
+    with gym.make(config.env_id, **config.env_kwargs) as env:  # bad kwargs fail here, once
+        if not isinstance(env.unwrapped, LLMEnv):
+            raise TypeError(f"{config.env_id} is not an llmgym environment (an LLMEnv)")
+        tasks = env.unwrapped.split_tasks("test")
+        difficulty = config.env_options.get("difficulty")
+        test_ids = [t.task_id for t in tasks if difficulty in (None, t.difficulty)]
+    test_ids = test_ids[: config.eval_episodes]
+    collector = RolloutCollector(engine, tokenizer, rollout_config(config, greedy=True))
+
+    async def evaluate(step: int) -> dict[str, Any]:
+        trajs = await collector.collect(
+            [EpisodeSpec(config.env_id, 0, {"task_id": t}) for t in test_ids]
+        )
+        successes = [int(t.success) for t in trajs]
+        return {
+            "success": sum(successes) / max(len(trajs), 1),
+            "reward": sum(t.reward for t in trajs) / max(len(trajs), 1),
+            "episodes": len(trajs),
+            "successes": successes,
+        }
+
+    return evaluate
+
+
+async def train_on_env(
+    config: GRPOConfig, *, resume: bool = False, progress: bool = False
+) -> list[dict[str, Any]]:
+    """GRPO on ``config.env_id`` with the collector, periodic held-out eval; returns metrics."""
+    import torch
+    from transformers import AutoTokenizer
+
+    import llmgym  # noqa: F401  (registers the ids)
+    from llmgym.engines.base import configure_cpu_threads
+    from llmgym.models import resolve_model
+    from llmgym.rollout import RolloutCollector, group_specs
+    from llmgym.trainers.grpo.loop import train
+    from llmgym.trainers.grpo.policy import load_policy
+
+    configure_cpu_threads(config.torch_threads)
+    torch.manual_seed(config.seed)
+    model_path = resolve_model(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(model_path)
+    policy = load_policy(
+        model_path, lora_rank=config.lora_rank, lora_alpha=config.lora_alpha,
+        gradient_checkpointing=config.gradient_checkpointing,
+    )  # fmt: skip
+    engine = make_engine(config, model_path)
+    collector = RolloutCollector(engine, tokenizer, rollout_config(config))
+    evaluate = held_out_evaluator(config, engine, tokenizer)
+
+    async def collect(step: int):
+        options = {"split": "train", **config.env_options}
+        base = config.seed * 1_000_003 + step * config.groups_per_step
+        tasks = [(options, base + g) for g in range(config.groups_per_step)]
+        return await collector.collect(group_specs(config.env_id, tasks, config.group_size))
+
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=config.steps, desc="grpo", unit="step")
+
+    def on_record(record: dict[str, Any]) -> None:
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(reward=f"{record['reward_mean']:.3f}", gen=f"{record['gen_s']:.0f}s",
+                            train=f"{record['train_s']:.0f}s")  # fmt: skip
+
+    try:
+        return await train(
+            config, policy, engine, collect, evaluate=evaluate, tokenizer=tokenizer,
+            resume=resume, on_record=on_record,
+        )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.close()
+        await engine.close()
