@@ -24,6 +24,7 @@ import gymnasium as gym
 from llmgym import stepping
 from llmgym.chat import ChatFormat, EpisodeTokens
 from llmgym.engines.base import Engine, SamplingParams
+from llmgym.seeds import mix_seed
 from llmgym.trajectory import Timings, Trajectory
 
 logger = logging.getLogger(__name__)
@@ -244,7 +245,7 @@ def _turn_seed(base: int | None, spec: EpisodeSpec, turn: int) -> int | None:
     a shared seed would make every episode of a GRPO group sample the same tokens."""
     if base is None:
         return None
-    return (base * 1_000_003 + spec.seed * 10_007 + spec.index * 101 + turn) % (2**31)
+    return mix_seed(base, spec.seed, spec.index, turn)
 
 
 @dataclass

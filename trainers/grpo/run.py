@@ -13,6 +13,7 @@ from typing import Any
 
 from llmgym.engines.base import Engine, SamplingParams
 from llmgym.rollout import RolloutConfig
+from llmgym.seeds import mix_seed
 from llmgym.trainers.grpo.config import GRPOConfig
 
 Evaluate = Callable[[int], Awaitable[dict[str, Any]]]
@@ -107,8 +108,10 @@ async def train_on_env(
 
     async def collect(step: int):
         options = {"split": "train", **config.env_options}
-        base = config.seed * 1_000_003 + step * config.groups_per_step
-        tasks = [(options, base + g) for g in range(config.groups_per_step)]
+        first = step * config.groups_per_step
+        tasks = [
+            (options, mix_seed(config.seed, 0, 0, first + g)) for g in range(config.groups_per_step)
+        ]
         return await collector.collect(group_specs(config.env_id, tasks, config.group_size))
 
     bar = None

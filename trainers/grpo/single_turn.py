@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from llmgym.engines.base import Engine, SamplingParams
+from llmgym.seeds import mix_seed
 from llmgym.trajectory import Timings, Trajectory, TurnSpan
 
 RewardFn = Callable[[list[int], list[int]], float]
@@ -31,7 +32,7 @@ class PromptTask:
 
 def episode_seed(base: int, step: int, group: int, index: int) -> int:
     """A distinct, reproducible sampling seed per episode."""
-    return (base * 1_000_003 + step * 10_007 + group * 101 + index) % (2**31 - 1)
+    return mix_seed(base, step, group, index)
 
 
 async def collect_single_turn(
