@@ -21,31 +21,32 @@ So is a full reward earned without changing the state at all when the expert had
 
 from __future__ import annotations
 
-import fnmatch
-import json
 import random
-import re
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from llmgym.env import LLMEnv
-from llmgym.parsing import format_tool_call, parse_action
-
-Call = tuple[str, dict[str, Any]]
-"""A tool call as (name, arguments)."""
-
-CONTRADICTION = (
-    " Correction: we declined your request and made no change; "
-    "nothing was refunded, booked, cancelled or escalated."
+from llmgym.fuzz_parts import (
+    CONTRADICTION,
+    MAX_DIFFS_SHOWN,
+    SAY,
+    Call,
+    insert,
+    is_free_text,
+    observed_values,
+    replace,
+    scalars,
+    shape,
+    short,
+    single_string_tools,
+    state_differences,
+    swap,
+    text_variants,
+    value_pool,
 )
-ID_TOKEN = re.compile(r"[A-Za-z][A-Za-z_\-]*\d[\w\-]*|[\w.+\-]+@[\w\-]+\.[\w.]+")
-MAX_DIFFS_SHOWN = 5
-SAY = ""
-"""Pseudo tool name of a mutant's prose: ``(SAY, {"text": ...})`` is said before the next call."""
-ANY = "\x00any"
-"""Placeholder argument of a call template: any fresh value fits it."""
+from llmgym.parsing import format_tool_call, parse_action
 
 
 @dataclass(frozen=True)
@@ -86,87 +87,6 @@ class Episode:
     states: tuple[dict[str, Any], ...]
     """canonical_state after reset and after each call (not after submit)."""
     seen: tuple[Any, ...]
-
-
-def flatten(state: Any, prefix: str = "") -> dict[str, Any]:
-    """``{"a": {"b": [1]}}`` -> ``{"a/b/0": 1}``; empty containers stay as leaves."""
-    if isinstance(state, Mapping) and state:
-        out: dict[str, Any] = {}
-        for key, value in state.items():
-            out.update(flatten(value, f"{prefix}{key}/"))
-        return out
-    if isinstance(state, list | tuple) and state:
-        out = {}
-        for index, value in enumerate(state):
-            out.update(flatten(value, f"{prefix}{index}/"))
-        return out
-    return {prefix.rstrip("/"): state}
-
-
-def state_differences(
-    expected: Mapping[str, Any], actual: Mapping[str, Any], equivalences: tuple[str, ...] = ()
-) -> list[str]:
-    """Paths where two canonical states differ, except those matching ``equivalences``."""
-    a, b = flatten(expected), flatten(actual)
-    out = []
-    for path in sorted(set(a) | set(b)):
-        if any(fnmatch.fnmatchcase(path, pattern) for pattern in equivalences):
-            continue
-        missing = "<absent>"
-        if a.get(path, missing) != b.get(path, missing):
-            out.append(f"{path}: {_short(a.get(path, missing))} != {_short(b.get(path, missing))}")
-    return out
-
-
-def _short(value: Any) -> str:
-    text = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
-
-
-def _observed_values(messages: list[dict[str, Any]]) -> Iterator[Any]:
-    """Scalar values the agent was shown: tool results (JSON walked) and id-like tokens of
-    every other text (the task's request included)."""
-    for message in messages:
-        content = str(message.get("content", ""))
-        if message.get("role") != "tool":
-            yield from ID_TOKEN.findall(content)
-            continue
-        try:
-            yield from _scalars(json.loads(content))
-        except ValueError:
-            yield from ID_TOKEN.findall(content)
-
-
-def _scalars(value: Any, keys: bool = False) -> Iterator[Any]:
-    if isinstance(value, Mapping):
-        for k, v in value.items():
-            if keys and isinstance(k, str) and ID_TOKEN.fullmatch(k):
-                yield k
-            yield from _scalars(v, keys)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(v, keys)
-    elif isinstance(value, str):
-        yield value
-        yield from ID_TOKEN.findall(value)
-    elif isinstance(value, int | float) and not isinstance(value, bool):
-        yield value
-
-
-def _shape(value: Any) -> str:
-    """What makes two values interchangeable as arguments: type, id prefix, email-ness."""
-    if not isinstance(value, str):
-        return type(value).__name__
-    if value == ANY:
-        return "any"
-    if "@" in value:
-        return "email"
-    match = re.match(r"([A-Za-z_\-]*)\d", value)
-    return f"id:{match.group(1).upper()}" if match else ("text" if " " in value else "word")
-
-
-def _is_free_text(value: Any) -> bool:
-    return isinstance(value, str) and len(value.split()) >= 4
 
 
 class VerifierFuzzer:
@@ -213,7 +133,7 @@ class VerifierFuzzer:
         obs, _ = env.reset(options={"task_id": task_id})
         states = [env.canonical_state()]
         # what an agent can find out: the observations, and the world's own keys and values
-        seen: list[Any] = [*_observed_values(obs), *_scalars(states[0], keys=True)]
+        seen: list[Any] = [*observed_values(obs), *scalars(states[0], keys=True)]
         reward, prose = 0.0, ""
         for name, arguments in [*calls, ("submit", {})]:
             if name == SAY:  # prose goes with the next call, as an agent's turn would carry it
@@ -222,7 +142,7 @@ class VerifierFuzzer:
             action = prose + format_tool_call(name, **arguments)
             obs, reward, terminated, truncated, _ = env.step(action)
             prose = ""
-            seen += _observed_values(obs)
+            seen += observed_values(obs)
             if terminated or truncated:
                 break
             states.append(env.canonical_state())
@@ -234,28 +154,28 @@ class VerifierFuzzer:
     ) -> list[tuple[str, list[Call]]]:
         """First-order mutants of ``calls`` (label, call list); ``changing``: the indices of
         the calls that changed the state."""
-        pool = _value_pool(base.seen, schemas)
+        pool = value_pool(base.seen, schemas)
         out: list[tuple[str, list[Call]]] = []
         for i, (name, _) in enumerate(calls):
             out.append((f"drop #{i} {name}", [*calls[:i], *calls[i + 1 :]]))
-            out.append((f"repeat #{i} {name}", _insert(calls, i, calls[i])))
+            out.append((f"repeat #{i} {name}", insert(calls, i, calls[i])))
             if i + 1 < len(calls):
-                out.append((f"swap #{i} {name} and #{i + 1}", _swap(calls, i)))
+                out.append((f"swap #{i} {name} and #{i + 1}", swap(calls, i)))
         for i, (name, arguments) in enumerate(calls):
             for key, variant in self._argument_variants(arguments, pool):
-                changed = _replace(calls, i, (name, variant))
-                out.append((f"#{i} {name}: {key}={_short(variant.get(key))}", changed))
+                changed = replace(calls, i, (name, variant))
+                out.append((f"#{i} {name}: {key}={short(variant.get(key))}", changed))
                 if i in changing:
-                    inserted = _insert(calls, i + 1, (name, variant))
+                    inserted = insert(calls, i + 1, (name, variant))
                     out.append(
-                        (f"insert after #{i} {name}({key}={_short(variant.get(key))})", inserted)
+                        (f"insert after #{i} {name}({key}={short(variant.get(key))})", inserted)
                     )
         out.append(("a contradicting final message", [*calls, (SAY, {"text": CONTRADICTION})]))
         for i, (name, arguments) in enumerate(calls):
             for key, value in arguments.items():
-                if _is_free_text(value):
-                    for label, text in _text_variants(value, pool):
-                        changed = _replace(calls, i, (name, {**arguments, key: text}))
+                if is_free_text(value):
+                    for label, text in text_variants(value, pool):
+                        changed = replace(calls, i, (name, {**arguments, key: text}))
                         out.append((f"#{i} {name}: {key} {label}", changed))
         return self._draw(out)
 
@@ -276,9 +196,9 @@ class VerifierFuzzer:
                     if (
                         isinstance(old, str)
                         and old != value
-                        and _shape(old)
+                        and shape(old)
                         in (
-                            _shape(value),
+                            shape(value),
                             "any",
                         )
                     ):
@@ -293,14 +213,14 @@ class VerifierFuzzer:
             if isinstance(value, list):
                 if value:
                     yield key, {**arguments, key: value[:-1]}
-                similar = [v for v in pool.get(_shape(value[0]) if value else "word", [])]
+                similar = [v for v in pool.get(shape(value[0]) if value else "word", [])]
                 extra = [v for v in similar if v not in value][:1]
                 if extra:
                     yield key, {**arguments, key: [*value, *extra]}
                 continue
-            if _is_free_text(value):
+            if is_free_text(value):
                 continue
-            others = [v for v in pool.get(_shape(value), []) if v != value]
+            others = [v for v in pool.get(shape(value), []) if v != value]
             for other in self.rng.sample(others, min(len(others), self.candidates_per_argument)):
                 yield key, {**arguments, key: other}
 
@@ -321,7 +241,7 @@ class VerifierFuzzer:
                 "the fuzzer needs an expert whose calls reproduce its episode"
             )
         schemas = env.toolset.schemas() if env.toolset else []
-        self.single_string_tools = _single_string_tools(schemas)
+        self.single_string_tools = single_string_tools(schemas)
         if len(base.states) != len(calls) + 1:
             raise AssertionError(f"{task_id}: the expert's replay ended before its submit")
         changing = [i for i in range(len(calls)) if base.states[i] != base.states[i + 1]]
@@ -372,64 +292,3 @@ def fuzz_env(
         played, rewarded = played + p, rewarded + r
         findings += f
     return FuzzReport(env_id, tasks, played, rewarded, tuple(findings), time.monotonic() - started)
-
-
-def _replace(calls: list[Call], i: int, call: Call) -> list[Call]:
-    return [*calls[:i], call, *calls[i + 1 :]]
-
-
-def _insert(calls: list[Call], i: int, call: Call) -> list[Call]:
-    return [*calls[:i], call, *calls[i:]]
-
-
-def _swap(calls: list[Call], i: int) -> list[Call]:
-    out = list(calls)
-    out[i], out[i + 1] = out[i + 1], out[i]
-    return out
-
-
-def _value_pool(seen: tuple[Any, ...], schemas: list[dict[str, Any]]) -> dict[str, list[Any]]:
-    """Observed values (and schema enums) grouped by shape, in first-seen order."""
-    pool: dict[str, list[Any]] = {}
-    for value in [*seen, *_walk_enums(schemas)]:
-        bucket = pool.setdefault(_shape(value), [])
-        if value not in bucket:
-            bucket.append(value)
-    return pool
-
-
-def _single_string_tools(schemas: list[dict[str, Any]]) -> list[Call]:
-    """Tools whose one required argument is a string, as templates (the argument: ``ANY``)."""
-    out = []
-    for schema in schemas:
-        function = schema.get("function", schema)
-        parameters = function.get("parameters", {})
-        required = parameters.get("required", [])
-        if len(required) == 1:
-            prop = parameters.get("properties", {}).get(required[0], {})
-            if prop.get("type") == "string" and "enum" not in prop:
-                out.append((function["name"], {required[0]: ANY}))
-    return out
-
-
-def _walk_enums(node: Any) -> Iterator[Any]:
-    if isinstance(node, Mapping):
-        for key, value in node.items():
-            if key == "enum" and isinstance(value, list):
-                yield from value
-            else:
-                yield from _walk_enums(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk_enums(value)
-
-
-def _text_variants(text: str, pool: dict[str, list[Any]]) -> Iterator[tuple[str, str]]:
-    yield "with a contradiction appended", text + CONTRADICTION
-    ids = ID_TOKEN.findall(text)
-    if ids:
-        yield "reduced to its ids", " ".join(ids)
-    for shape in ("email", *sorted(s for s in pool if s.startswith("id:"))):
-        leaked = [v for v in pool.get(shape, []) if isinstance(v, str) and v not in text]
-        if leaked:
-            yield f"leaking {leaked[-1]!r}", f"{text} (see also {leaked[-1]})"

@@ -13,7 +13,8 @@ import pytest
 
 import llmgym  # noqa: F401
 from llmgym.checks import make_unwrapped
-from llmgym.fuzz import flatten, fuzz_env, state_differences
+from llmgym.fuzz import fuzz_env
+from llmgym.fuzz_parts import flatten, state_differences
 
 
 def test_flatten_joins_keys_and_list_indices_and_keeps_empty_containers():
