@@ -60,9 +60,8 @@ async def measure(kind: str, args, tokenizer, tasks) -> dict[str, float]:
     from llmgym.engines.base import SamplingParams
     from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
 
-    kwargs = {"max_model_len": args.max_context} if kind == "vllm" else {}
     started = time.perf_counter()
-    engine = create_engine(kind, None, **kwargs)
+    engine = create_engine(kind, None, max_context=args.max_context)
     start_s = time.perf_counter() - started
     sampling = SamplingParams(max_tokens=args.max_tokens, temperature=1.0, seed=0)
     config = RolloutConfig(

@@ -115,8 +115,7 @@ def run_ours(args, model_path: str, engine_kind: str) -> tuple[float, float]:
         micro_batch_size=args.prompts_per_step * args.group_size, checkpoint_every=0,
         eval_every=0, engine=engine_kind,
     )  # fmt: skip
-    kwargs = {"num_threads": args.threads} if engine_kind == "hf" else {"max_model_len": 1024}
-    engine = create_engine(engine_kind, model_path, **kwargs)
+    engine = create_engine(engine_kind, model_path, max_context=1024, threads=args.threads)
     params = SamplingParams(max_tokens=args.max_new_tokens, temperature=1.0, stop_token_ids=(eos,))
 
     def reward(prompt_ids, completion_ids):

@@ -19,14 +19,17 @@ from llmgym.trajectory import iter_jsonl, write_jsonl
 
 logger = logging.getLogger(__name__)
 
-ENGINES = ("vllm", "hf", "openai", "expert")
+ENGINES = ("auto", "vllm", "hf", "openai", "expert")
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``llmgym eval``."""
     p = subparsers.add_parser("eval", help="play episodes with a model and score them")
     p.add_argument("env_id", help="registered environment id, e.g. llmgym/TripBooking-v0")
-    p.add_argument("--engine", choices=ENGINES, default="hf", help="generation engine")
+    p.add_argument(
+        "--engine", choices=ENGINES, default="auto",
+        help="generation engine [auto: vLLM when installed, else transformers]",
+    )  # fmt: skip
     p.add_argument(
         "--model", default=None, help="model folder or hub id (default: bundled SmolLM2-135M); "
         "with --engine openai, the served model name (default: the server's first)",
@@ -96,9 +99,8 @@ def build_engine(args: argparse.Namespace, tasks: list[tuple[dict[str, Any], int
         from llmgym.engines.scripted import ExpertEngine
 
         return ExpertEngine(args.env_id, tokenizer, tasks, env_kwargs=env_kwargs(args)), tokenizer
-    if args.engine == "hf":
-        return create_engine("hf", model, num_threads=args.threads), tokenizer
-    return create_engine("vllm", model, max_model_len=args.max_context), tokenizer
+    engine = create_engine(args.engine, model, max_context=args.max_context, threads=args.threads)
+    return engine, tokenizer
 
 
 async def evaluate(args: argparse.Namespace) -> EvalSummary:

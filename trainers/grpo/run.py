@@ -7,7 +7,6 @@ line (``cli.py``), the benches and scripts all go through it.
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -23,12 +22,10 @@ def make_engine(config: GRPOConfig, model_path: str) -> Engine:
     """The generation engine named by ``config.engine`` (auto: vLLM when importable)."""
     from llmgym.engines import create_engine
 
-    kind = config.engine
-    if kind == "auto":
-        kind = "vllm" if importlib.util.find_spec("vllm") else "hf"
-    if kind == "vllm":
-        return create_engine("vllm", model_path, max_model_len=config.max_trajectory_tokens + 64)
-    return create_engine("hf", model_path, num_threads=config.torch_threads)
+    return create_engine(
+        config.engine, model_path,
+        max_context=config.max_trajectory_tokens + 64, threads=config.torch_threads,
+    )  # fmt: skip
 
 
 def rollout_config(config: GRPOConfig, *, greedy: bool = False) -> RolloutConfig:
