@@ -5,17 +5,14 @@ is the template rendered over the reset messages, then each turn appends the exa
 the engine sampled, then the environment's new messages as the *delta* the template adds
 for them. The delta is computed against a fixed dummy conversation, so it never depends on
 how the template renders earlier turns (templates that rewrite history, BPE merges across
-a re-rendered boundary): the sampled tokens stay exactly as sampled.
+a re-rendered boundary): the sampled tokens stay exactly as sampled. The sequence itself
+is kept by the collector (``rollout.EpisodeTokens``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
-
-from llmgym.engines.base import Completion
-from llmgym.trajectory import TurnSpan
 
 _SENTINEL = "LLMGYM-ASSISTANT-SENTINEL"
 _DUMMY = [
@@ -111,44 +108,3 @@ class ChatFormat:
         if ids and ids[-1] in self.eos_token_ids:
             ids = ids[:-1]
         return self.tokenizer.decode(ids, skip_special_tokens=False)
-
-
-@dataclass
-class EpisodeTokens:
-    """The growing token sequence of one episode, with its loss mask and logprobs."""
-
-    tokens: list[int] = field(default_factory=list)
-    loss_mask: list[int] = field(default_factory=list)
-    logprobs: list[float | None] = field(default_factory=list)
-    turns: list[TurnSpan] = field(default_factory=list)
-    _prompt_start: int = 0
-
-    def append_context(self, token_ids: Sequence[int]) -> None:
-        """Append prompt/environment tokens (not sampled: mask 0)."""
-        self.tokens.extend(token_ids)
-        self.loss_mask.extend([0] * len(token_ids))
-        self.logprobs.extend([None] * len(token_ids))
-
-    def append_completion(self, completion: Completion, *, generate_s: float = 0.0) -> None:
-        """Append the engine's sampled tokens (mask 1) and close the turn's span."""
-        start = len(self.tokens)
-        self.tokens.extend(completion.token_ids)
-        self.loss_mask.extend([1] * len(completion.token_ids))
-        self.logprobs.extend(completion.logprobs)
-        self.turns.append(
-            TurnSpan(
-                prompt_start=self._prompt_start,
-                completion_start=start,
-                completion_end=len(self.tokens),
-                finish_reason=completion.finish_reason,
-                generate_s=generate_s,
-            )
-        )
-        self._prompt_start = len(self.tokens)
-
-    def annotate_last_turn(self, **fields: Any) -> None:
-        """Record what the environment said about the last turn (env_s, invalid_action)."""
-        self.turns[-1] = self.turns[-1].model_copy(update=fields)
-
-    def prompt(self) -> list[int]:
-        return list(self.tokens)

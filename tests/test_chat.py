@@ -15,8 +15,9 @@ import pytest
 
 import llmgym  # noqa: F401  (registers the environments)
 from llmgym import models
-from llmgym.chat import ChatFormat, EpisodeTokens
+from llmgym.chat import ChatFormat
 from llmgym.engines.base import Completion
+from llmgym.rollout import EpisodeTokens
 
 QWEN_TEMPLATE = (Path(__file__).parent / "fixtures" / "qwen_style_chat_template.jinja").read_text()
 
