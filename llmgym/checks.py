@@ -18,7 +18,7 @@ import gymnasium.utils.env_checker
 import numpy as np
 
 from llmgym.env import LLMEnv
-from llmgym.parsing import format_tool_call
+from llmgym.episode import play
 from llmgym.tasks import spec_fingerprint
 
 HOSTILE_ACTIONS: dict[str, Any] = {
@@ -82,28 +82,14 @@ def play_episode(
     options: dict[str, Any] | None = None,
     submit_when_done: bool = True,
 ) -> dict[str, Any]:
-    """Play one episode with ``policy`` (None means: nothing more to do); return a summary."""
-    obs, info = env.reset(seed=seed, options=options)
-    transitions: list[Any] = [obs]
-    reward, invalid, reason = 0.0, 0, None
-    for _ in range(env.max_turns):
-        action = policy()
-        if action is None:
-            if not submit_when_done:
-                break
-            action = format_tool_call("submit")
-        obs, reward, terminated, truncated, info = env.step(action)
-        transitions.append((obs, reward, terminated, truncated))
-        invalid += bool(info["invalid_action"])
-        if terminated or truncated:
-            reason = info["termination_reason"]
-            break
+    """Play one episode with ``policy`` (``llmgym.episode.play``); return a summary."""
+    out = play(env, policy, seed=seed, options=options, submit_when_done=submit_when_done)
     return {
-        "reward": reward,
-        "reason": reason,
-        "invalid": invalid,
-        "transitions": transitions,
-        "info": info,
+        "reward": out.reward,
+        "reason": out.reason,
+        "invalid": out.invalid,
+        "transitions": out.transitions,
+        "info": out.info,
     }
 
 

@@ -92,6 +92,7 @@ def _show(messages: list[dict[str, Any]]) -> None:
 def cmd_play(args: argparse.Namespace) -> int:
 
     from llmgym.checks import make_unwrapped
+    from llmgym.episode import play
 
     env = make_unwrapped(args.env_id, tools_in_prompt=not args.hide_tools)
     options: dict[str, Any] = {}
@@ -101,45 +102,63 @@ def cmd_play(args: argparse.Namespace) -> int:
         options["split"] = args.split
         if args.difficulty:
             options["difficulty"] = args.difficulty
-    obs, info = env.reset(seed=args.seed, options=options)
-    print(
-        f"Task {info['task_id']} ({info['difficulty']}). Type a tool call as `name key=value ...`"
-        " (values in JSON: passengers='[\"Ann Lee\"]') or raw <tool_call> JSON."
-    )
-    print("Commands: :tools (list tools), :hint (the expert's next move), :quit")
-    _show(obs)
-    while True:
-        if args.expert:
-            line = env.expert_action()
-            print(f"\n>>> {line}")
-        else:
-            try:
-                line = input("\n>>> ")
-            except EOFError:
-                print()
-                return 0
-        if line.strip() == ":quit":
-            return 0
-        if line.strip() == ":tools":
-            print(env.toolset.describe() if env.toolset else "")
-            continue
-        if line.strip() == ":hint":
-            print(env.expert_action())
-            continue
-        obs, reward, terminated, truncated, info = env.step(parse_typed_call(line))
+    started = False
+
+    def show_start(obs: list[dict[str, Any]]) -> None:
+        print(
+            "Type a tool call as `name key=value ...` (values in JSON: passengers='[\"Ann "
+            "Lee\"]') or raw <tool_call> JSON."
+        )
+        print("Commands: :tools (list tools), :hint (the expert's next move), :quit")
+        _show(obs)
+
+    def next_action() -> str | None:
+        """The person's (or the expert's) next tool call; None on :quit or end of input."""
+        nonlocal started
+        if not started:
+            started = True
+            if env.task is not None:
+                print(f"Task {env.task.task_id} ({env.task.difficulty}).")
+            show_start(env.transcript)
+        while True:
+            if args.expert:
+                line = env.expert_action()
+                print(f"\n>>> {line}")
+            else:
+                try:
+                    line = input("\n>>> ")
+                except EOFError:
+                    print()
+                    return None
+            if line.strip() == ":quit":
+                return None
+            if line.strip() == ":tools":
+                print(env.toolset.describe() if env.toolset else "")
+                continue
+            if line.strip() == ":hint":
+                print(env.expert_action())
+                continue
+            return parse_typed_call(line)
+
+    def shown(obs: Any, reward: float, terminated: bool, truncated: bool, info: Any) -> None:
         _show(obs)
         if info["invalid_action"]:
             print("(invalid action)")
         if terminated or truncated:
             print(f"\nEpisode over: {info['termination_reason']}. Reward {reward}.")
             if info.get("reward_components"):
-                print(
-                    "Components: "
-                    + ", ".join(f"{k}={v:g}" for k, v in info["reward_components"].items())
-                )
+                components = ", ".join(f"{k}={v:g}" for k, v in info["reward_components"].items())
+                print(f"Components: {components}")
                 print(f"Verifier: {info.get('verdict', '')}")
-            env.close()
-            return 0
+
+    try:
+        play(
+            env, next_action, seed=args.seed, options=options, submit_when_done=False,
+            on_step=shown,
+        )  # fmt: skip
+    finally:
+        env.close()
+    return 0
 
 
 def cmd_freeze(args: argparse.Namespace) -> int:

@@ -48,19 +48,13 @@ def expert_conversations(
 
 
 def play_conversation(env: Any, policy: Callable[[], str], **reset: Any) -> list[dict[str, Any]]:
-    """``env.reset(**reset)``, then ``policy()`` (the next action) until the episode ends.
-
-    Returns the conversation: the environment's messages and the policy's turns.
+    """``env.reset(**reset)``, then ``policy()`` (the next action) until the episode ends
+    (``llmgym.episode.play``). Returns the conversation: the environment's messages and the
+    policy's turns.
     """
-    obs, _ = env.reset(**reset)
-    messages, done = list(obs), False
-    while not done:
-        action = policy()
-        messages.append({"role": "assistant", "content": action})
-        obs, _, terminated, truncated, _ = env.step(action)
-        messages.extend(obs)
-        done = terminated or truncated
-    return messages
+    from llmgym.episode import play
+
+    return play(env, policy, submit_when_done=False, **reset).messages
 
 
 def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> SFTExample:
