@@ -60,29 +60,30 @@ def play_conversation(env: Any, policy: Callable[[], str], **reset: Any) -> list
 def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> SFTExample:
     """Tokens exactly as the rollout collector builds them, mask 1 on assistant turns.
 
-    The first prompt, each assistant turn (its text + the eos token the engine stops on) and
-    each environment delta are tokenized separately with ``llmgym.chat.ChatFormat``, as during
-    rollouts, so SFT trains on the very token layout GRPO will sample in.
+    The conversation is replayed through the collector's own ``EpisodeTokens`` and
+    ``ChatFormat`` (the first prompt, each assistant turn as a completion ending in the eos
+    token the engine stops on, each environment delta), so the token layout is defined once
+    and SFT trains on the very layout GRPO samples in.
     """
     from llmgym.chat import ChatFormat
+    from llmgym.engines.base import Completion
+    from llmgym.rollout import EpisodeTokens
 
     chat = ChatFormat(tokenizer)
-    tokens: list[int] = []
-    mask: list[int] = []
+    episode = EpisodeTokens()
     first = next(i for i, m in enumerate(messages) if m["role"] == "assistant")
-    context = chat.prompt_ids(messages[:first])
+    episode.append_context(chat.prompt_ids(messages[:first]))
     pending: list[dict[str, Any]] = []
     for message in messages[first:]:
         if message["role"] != "assistant":
             pending.append(message)
             continue
         if pending:
-            context = chat.delta_ids(pending, after_eos=True)
+            episode.append_context(chat.delta_ids(pending, after_eos=True))
             pending = []
-        completion = chat.encode(message["content"]) + list(chat.eos_token_ids)
-        tokens += context + completion
-        mask += [0] * len(context) + [1] * len(completion)
-    return SFTExample(tokens=tokens, loss_mask=mask)
+        ids = (*chat.encode(message["content"]), *chat.eos_token_ids)
+        episode.append_completion(Completion(ids, (0.0,) * len(ids), "stop"))
+    return SFTExample(tokens=list(episode.tokens), loss_mask=list(episode.loss_mask))
 
 
 def sft_train(
