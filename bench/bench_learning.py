@@ -88,8 +88,8 @@ def main() -> None:
 
     from llmgym.models import resolve_model
     from llmgym.trainers.grpo.config import GRPOConfig
-    from llmgym.trainers.grpo.policy import export_weights, load_policy
     from llmgym.trainers.grpo.run import train_on_env
+    from llmgym.trainers.policy import export_weights, load_policy
     from llmgym.trainers.sft import expert_conversations, sft_train, tokenize_conversation
 
     torch.set_num_threads(args.threads)

@@ -84,8 +84,8 @@ def main() -> None:
 
     from llmgym.models import resolve_model
     from llmgym.trainers.grpo.config import GRPOConfig
-    from llmgym.trainers.grpo.policy import load_policy, plan_shared_prefixes
     from llmgym.trainers.grpo.step import build_batch, train_step
+    from llmgym.trainers.policy import load_policy, plan_shared_prefixes
     from llmgym.trainers.sft import expert_conversations, tokenize_conversation
     from llmgym.trajectory import Trajectory
 

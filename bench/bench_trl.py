@@ -95,8 +95,8 @@ def run_ours(args, model_path: str, engine_kind: str) -> tuple[float, float]:
     from llmgym.engines import SamplingParams, create_engine
     from llmgym.trainers.grpo.config import GRPOConfig
     from llmgym.trainers.grpo.loop import train
-    from llmgym.trainers.grpo.policy import load_policy
     from llmgym.trainers.grpo.single_turn import PromptTask, collect_single_turn
+    from llmgym.trainers.policy import load_policy
 
     tokenizer = AutoTokenizer.from_pretrained(model_path)
     eos = tokenizer.convert_tokens_to_ids("<|im_end|>")

@@ -109,7 +109,7 @@ def sft_train(
     """
     import torch
 
-    from llmgym.trainers.grpo.policy import backward_micro_batches
+    from llmgym.trainers.policy import backward_micro_batches
 
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
@@ -179,7 +179,7 @@ def _micro_loss(
     prefix: Any,
 ) -> Any:
     """The SFT loss of batch rows ``rows`` (their share of the batch mean); noted in ``losses``."""
-    from llmgym.trainers.grpo.policy import token_logprobs
+    from llmgym.trainers.policy import token_logprobs
 
     length = int(attention[rows].sum(-1).max())
     logprobs, _ = token_logprobs(

@@ -43,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from llmgym.engines.base import configure_cpu_threads
     from llmgym.models import resolve_model
-    from llmgym.trainers.grpo.policy import export_weights, load_policy
+    from llmgym.trainers.policy import export_weights, load_policy
     from llmgym.trainers.sft import expert_conversations, sft_train, tokenize_conversation
 
     configure_cpu_threads(args.threads)

@@ -13,7 +13,8 @@ from trainer_fixtures import (
 )
 
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
-from llmgym.trainers.grpo.policy import (
+from llmgym.trainers.grpo.step import build_batch, train_step
+from llmgym.trainers.policy import (
     PrefixGroup,
     backward_micro_batches,
     export_weights,
@@ -21,8 +22,7 @@ from llmgym.trainers.grpo.policy import (
     plan_shared_prefixes,
     prepare_model,
 )
-from llmgym.trainers.grpo.policy import token_logprobs as compute_logprobs
-from llmgym.trainers.grpo.step import build_batch, train_step
+from llmgym.trainers.policy import token_logprobs as compute_logprobs
 
 
 def sgd_update(model, batch, **config):

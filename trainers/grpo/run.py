@@ -89,7 +89,7 @@ async def train_on_env(
     from llmgym.models import resolve_model
     from llmgym.rollout import RolloutCollector, group_specs
     from llmgym.trainers.grpo.loop import train
-    from llmgym.trainers.grpo.policy import load_policy
+    from llmgym.trainers.policy import load_policy
 
     configure_cpu_threads(config.torch_threads)
     torch.manual_seed(config.seed)

@@ -17,7 +17,7 @@ import torch
 
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.losses import BatchNormaliser, policy_loss
-from llmgym.trainers.grpo.policy import SharedPrefix, backward_micro_batches, token_logprobs
+from llmgym.trainers.policy import SharedPrefix, backward_micro_batches, token_logprobs
 from llmgym.trajectory import Trajectory
 
 
