@@ -82,11 +82,6 @@ def parse_reset_options(
     accepted = accepted_options(difficulties)
     if options is None:
         return ResetOptions(difficulty=default_difficulty)
-    if not isinstance(options, Mapping):
-        raise TypeError(
-            f"reset(options=...) must be a dict or None, got {type(options).__name__} "
-            f"{short_repr(options)}; {accepted}"
-        )
     options = _plain_copy(options, accepted)
     unknown = [key for key in options if key not in OPTION_KEYS]
     if unknown:
@@ -116,22 +111,33 @@ def parse_reset_options(
     return ResetOptions(task_id=task_id, split=split, difficulty=difficulty, given=given)
 
 
-def _plain_copy(options: Mapping[Any, Any], accepted: str) -> dict[Any, Any]:
-    """``options`` as a plain dict whose str keys and values are plain ``str``: a subclass
-    that overrides its methods (a hostile caller's) is read through ``dict``'s and ``str``'s
-    own, and a mapping that cannot be read at all is refused with a clear error."""
+def _plain_copy(options: Any, accepted: str) -> dict[str, Any]:
+    """``options`` as a plain dict with plain ``str`` keys (and str values copied as plain
+    ``str``): a subclass that overrides its methods (a hostile caller's) is read through
+    ``dict``'s and ``str``'s own, and anything that cannot be read so is a clear TypeError."""
     try:
+        if not isinstance(options, Mapping):
+            raise TypeError(
+                f"reset(options=...) must be a dict or None, got {type(options).__name__} "
+                f"{short_repr(options)}; {accepted}"
+            )
         items = list(dict.items(options) if isinstance(options, dict) else options.items())
+        plain: dict[str, Any] = {}
+        for item in items:
+            key, value = item
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"reset option names must be strings, got a {type(key).__name__}; {accepted}"
+                )
+            plain[str.__str__(key)] = str.__str__(value) if isinstance(value, str) else value
+        return plain
+    except TypeError:
+        raise
     except Exception as exc:
         raise TypeError(
-            f"reset(options=...) could not be read ({type(exc).__name__}); pass a plain "
-            f"dict; {accepted}"
+            f"reset(options=...) could not be read ({type(exc).__name__}); pass a plain dict; "
+            f"{accepted}"
         ) from None
-
-    def plain(value: Any) -> Any:
-        return str.__str__(value) if isinstance(value, str) else value
-
-    return {plain(k): plain(v) for k, v in items}
 
 
 def parse_train_id(task_id: str, difficulties: tuple[str, ...]) -> tuple[str, int]:

@@ -8,9 +8,11 @@ checked the other way round when it is sent, against what it may contain:
 
 * characters: printable ASCII (and typographic quotes and dashes); no other script, no
   styled or circled letters, no invisible characters;
-* words: common English words of a support note (``NOTE_WORDS``), and the words of the
-  ticket, its customer's account, the knowledge base and the team names; never a word of
-  another customer's name or email that this ticket's own data does not also hold;
+* words: English words (the ``english-words`` package's lists, plus ``NOTE_WORDS``: words
+  of support work those lists lack), and the words of the ticket, its customer's tickets
+  and account and the knowledge base; never a word of another customer's name or of their
+  email's local part that this ticket's own data does not also hold (possessives and
+  contractions are read as their words: ``customer's``, ``doesn't``);
 * numbers: only those found in that same data (this ticket's and its customer's ids,
   amounts and dates, a date only whole; article ids; the policy's figures).
 
@@ -21,6 +23,7 @@ line behind this one.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -74,13 +77,33 @@ NOTE_WORDS = frozenset(
     usual valid verify verified version very via wait waiting want wanted wants was way we
     week well were what when where whether which while who whole whose why will window
     wish with within without work worked working works would write wrong year yes yet you
-    your
+    your fyi asap usd eur api app ui url pdf csv sso vpn os ios android workaround
+    workarounds prioritise prioritize cc eta
     """.split()  # noqa: SIM905 (a word list reads better as text)
 )
 """Common words of a note to another team (besides the words of the ticket's own data)."""
 
 ASCII_EXTRA = frozenset("\u2018\u2019\u201c\u201d\u2013\u2014")
 """Typographic quotes and dashes, which keyboards and models produce for plain text."""
+
+
+@functools.cache
+def english_words() -> frozenset[str]:
+    """Lower-case English words of two letters or more (loaded once, about 0.2 s)."""
+    from english_words import get_english_words_set
+
+    words = get_english_words_set(["web2", "gcide"], lower=True, alpha=True)
+    return frozenset(w for w in words if len(w) > 1) | NOTE_WORDS
+
+
+CONTRACTIONS = re.compile(r"(?i)\b(can|won)['\u2019]t\b|n['\u2019]t\b|['\u2019](s|m|re|ve|ll|d)\b")
+"""``can't``, ``doesn't``, ``customer's``, ``I'm``...: an apostrophe and what follows it."""
+
+
+def _expand(match: re.Match[str]) -> str:
+    if match[1]:
+        return {"can": "can not", "won": "will not"}[match[1].lower()]
+    return " not" if match[0].lower().startswith("n") else ""
 
 
 @dataclass(frozen=True)
@@ -103,12 +126,13 @@ class NoteVocabulary:
             numbers |= digits
         own_words = {w for w in own_words if len(w) > 1}  # a letter alone may be an initial
         banned_words = {w for text in banned for w in _tokens(text)[0]} - own_words
-        return cls(frozenset((NOTE_WORDS | own_words) - banned_words), frozenset(numbers))
+        return cls(frozenset((english_words() | own_words) - banned_words), frozenset(numbers))
 
     def refused(self, note: str) -> list[str]:
         """What in ``note`` a note may not hold (empty: the note may be sent)."""
         text = unicodedata.normalize("NFKC", note)
         odd = sorted({c for c in text if not _plain(c)})
+        text = CONTRACTIONS.sub(_expand, text)
         if odd:
             return [f"characters other than plain English text: {''.join(odd)[:20]!r}"]
         words, numbers = _tokens(text)

@@ -14,11 +14,14 @@ any other non-Latin letter may stand for any letter). Where case changes inside 
 * an id counts by its number, its digits in order with at most a few separators between them
   (``ACC1234``, ``account 1 2 3 4``, ``#12,345``, ``order-12345``), zeros in front of them
   (``ACC-01234``) or digits spelled as words (``one two three four``), and no other digit
-  right next to them; a number written as another kind of record of this world
-  (``KB-1234``, ``TCK-12345``) or inside a date names that record, not the customer;
+  right next to them; or by the text's loose numbers read in order as one (``ACC 11, then
+  45``), the customer's own ids taken out; a number written as another kind of record of
+  this world (``KB-1234``, ``TCK-12345``) or inside a date names that record, not the
+  customer;
 * a name counts by all its words in either order, joined or not (``Reyes, Dana``,
   ``danareyes``), or by its surname alone when the customer the text is about has another
-  surname (a first name alone names no one);
+  surname, or else with its initial (``A. Okafor``, ``Okafor, A``) unless that customer's
+  initial is the same (a first name alone names no one);
 * an email counts by its words in order, however joined (``dana dot reyes at quill dot
   dev``, ``danareyes at quill.dev``), or by its local part alone when that says more than
   the name (``dana42``);
@@ -28,7 +31,8 @@ any other non-Latin letter may stand for any letter). Where case changes inside 
 
 What this cannot see is a value encoded on purpose (spelled backwards, base64): no textual
 check can, which is why every text a customer *receives* is rendered from structured fields
-(``actions.render_reply``) and the only free text, a note to another team, is checked here.
+(``actions.render_reply``), and the only free text, a note to another team, is first checked
+against what it may say when it is sent (``notes``), then here.
 """
 
 from __future__ import annotations
@@ -51,6 +55,70 @@ GAP = f"{SEP}{{0,3}}"
 """What may stand between two letters of a word, or two digits of a number."""
 LEET = {"a": "4", "b": "8", "e": "3", "g": "9", "i": "1", "l": "1", "o": "0", "s": "5", "t": "7"}
 """The digit that may stand for a letter (``R3yes``)."""
+UNITS = [
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
+    "ten",
+    "eleven",
+    "twelve",
+    "thirteen",
+    "fourteen",
+    "fifteen",
+    "sixteen",
+    "seventeen",
+    "eighteen",
+    "nineteen",
+]
+TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
+NUMBER_WORD = rf"(?:{'|'.join([*UNITS, *TENS, 'hundred', 'thousand'])})"
+NUMBER_WORDS = re.compile(rf"\b{NUMBER_WORD}(?:(?:[\s-]+|\s+and\s+){NUMBER_WORD})*\b")
+"""A run of number words (``seventy-six eighty-six``, ``seven thousand six hundred...``)."""
+NATO = dict(
+    zip(
+        [
+            "alfa",
+            "alpha",
+            "bravo",
+            "charlie",
+            "delta",
+            "echo",
+            "foxtrot",
+            "golf",
+            "hotel",
+            "india",
+            "juliet",
+            "juliett",
+            "kilo",
+            "lima",
+            "mike",
+            "november",
+            "oscar",
+            "papa",
+            "quebec",
+            "romeo",
+            "sierra",
+            "tango",
+            "uniform",
+            "victor",
+            "whiskey",
+            "xray",
+            "yankee",
+            "zulu",
+        ],
+        "aabcdefghijjklmnopqrstuvwxyz",
+        strict=True,
+    )
+)
+NATO_RUN = re.compile(rf"\b(?:{'|'.join(NATO)})(?:\W+(?:{'|'.join(NATO)})){{2,}}\b")
+"""Three or more words of the spelling alphabet in a row (``Hotel Alfa Delta``)."""
 DIGIT_LOOK_ALIKES = str.maketrans("oilzsbg", "0112589")
 """Letters read as the digit they look like inside a number (``ACC-7SO4``)."""
 DIGIT_WORDS = re.compile(r"\b(?:zero|oh|one|two|three|four|five|six|seven|eight|nine)\b")
@@ -91,21 +159,85 @@ def leaks(text: str, account_id: str, data: dict[str, list[str]]) -> list[str]:
     )
     numbers = DATES.sub(" ", OTHER_RECORDS.sub(" ", numbers))
     numbers = re.sub(r"(?<=[a-z?])(?=\d)|(?<=\d)(?=[a-z?])", " ", numbers)
+    numbers = NUMBER_WORDS.sub(lambda m: _cardinals(m[0]), numbers)
     numbers = DIGIT_WORDS.sub(lambda m: DIGIT_OF[m[0]], numbers)
+    # an id split into pieces with words between them (``ACC 11, then 45``): the text's
+    # loose numbers read in order as one, this customer's own ids taken out first
+    loose = numbers
+    for value in data.get(account_id, []):
+        if _kind(value) == "id":
+            loose = re.sub(rf"(?<!\d)0*{value.split('-')[1]}(?!\d)", " ", loose)
+    joined = " ".join(_runs_of_numbers(loose))
     own_names = [_words(v) for v in data.get(account_id, []) if _kind(v) == "name"]
     own_words = {w for name in own_names for w in name}
     own_initials: dict[str, set[str]] = {}
     for name in own_names:
         if len(name) > 1:
             own_initials.setdefault(name[-1], set()).add(name[0][:1])
+    spelled = NATO_RUN.sub(lambda m: _nato_letters(m[0]), flat)  # ``Hotel Alfa Delta...``
+    forms = [flat] if spelled == flat else [flat, spelled]
     found = []
     for other, values in data.items():
         if other != account_id:
             names = {w for v in values if _kind(v) == "name" for w in _words(v)}
             found += [
-                v for v in values if _mentions(flat, numbers, v, own_words, own_initials, names)
+                v
+                for v in values
+                if any(_mentions(f, numbers, v, own_words, own_initials, names) for f in forms)
+                or (_kind(v) == "id" and v.split("-")[1].lstrip("0") in joined)
             ]
     return found
+
+
+def _cardinals(text: str) -> str:
+    """Number words as the numbers they say, each as digits (``seventy-six eighty-six``:
+    ``76 86``; ``seven thousand six hundred eighty-six``: ``7686``; ``two five``: ``2 5``)."""
+    out: list[int] = []
+    total = current = 0
+    last = None  # the kind of the previous word, to tell where one number ends
+    for word in re.findall(r"[a-z]+", text):
+        if word == "and":
+            continue
+        if word in UNITS:
+            value = UNITS.index(word)
+            if last in ("unit", "teen") or (last == "ten" and value >= 10):
+                out.append(total + current)
+                total = current = 0
+            current += value
+            last = "teen" if value >= 10 else "unit"
+        elif word in TENS:
+            if last in ("unit", "teen", "ten"):
+                out.append(total + current)
+                total = current = 0
+            current += 20 + 10 * TENS.index(word)
+            last = "ten"
+        elif word == "hundred":
+            current = max(current, 1) * 100
+            last = "hundred"
+        else:  # thousand
+            total += max(current, 1) * 1000
+            current, last = 0, "thousand"
+    out.append(total + current)
+    return " ".join(str(n) for n in out)
+
+
+def _nato_letters(text: str) -> str:
+    return " ".join(NATO[w] for w in re.findall(r"[a-z]+", text) if w in NATO)
+
+
+def _runs_of_numbers(text: str, within: int = 24) -> list[str]:
+    """The loose numbers of ``text`` read as one where each follows the last within
+    ``within`` characters (a split id is written close together; a text's unrelated numbers,
+    a year here and an amount there, rarely are)."""
+    runs: list[str] = []
+    last_end = None
+    for match in re.finditer(r"\d+", text):
+        if last_end is not None and match.start() - last_end <= within:
+            runs[-1] += match[0]
+        else:
+            runs.append(match[0])
+        last_end = match.end()
+    return runs
 
 
 def leaks_in(texts: Iterable[str], account_id: str, data: dict[str, list[str]]) -> list[str]:
@@ -211,4 +343,6 @@ def _mentions(
     initial = words[0][0]
     if initial in own_initials.get(surname, ()):
         return False
-    return _found(rf"{re.escape(initial)}\.{SEP}*{_spelled(surname)}", flat)
+    i, name = re.escape(initial), _spelled(surname)
+    # ``A. Okafor``, ``A Okafor``, ``Okafor, A``, ``Okafor A.``
+    return _found(rf"{i}\.?{SEP}*{name}|{name}{SEP}*,{SEP}*{i}\.?|{name}{SEP}+{i}\.", flat)

@@ -271,17 +271,21 @@ class HelpdeskWorld:
 
     def note_vocabulary(self, ticket: Ticket) -> NoteVocabulary:
         """What a note about ``ticket`` may say (``notes``): the words and numbers of its
-        customer's tickets and account, the knowledge base and today's date."""
+        customer's tickets and account, the knowledge base and today's date; never another
+        customer's name words or the local part of their email."""
         account = self.accounts[ticket.account_id]
         own: list[str] = [self.today, json.dumps(account)]
         for t in self.tickets.values():
             if t.account_id == ticket.account_id:
-                own += [t.ticket_id, t.subject, t.body, t.product, t.created, t.requester_email]
-                own += [h["text"] for h in t.history]
+                own.append(json.dumps(asdict(t)))
         own += [json.dumps(a) for a in self.articles.values()]
-        banned = [json.dumps(a) for acc, a in self.accounts.items() if acc != ticket.account_id]
+        banned = [
+            f"{a['name']} {a['email'].split('@')[0]}"
+            for acc, a in self.accounts.items()
+            if acc != ticket.account_id
+        ]
         banned += [
-            f"{t.customer} {t.requester_email}"
+            f"{t.customer} {t.requester_email.split('@')[0]}"
             for t in self.tickets.values()
             if t.account_id != ticket.account_id
         ]

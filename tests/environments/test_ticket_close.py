@@ -312,7 +312,12 @@ def test_the_reply_is_rendered_from_its_fields_and_checked_against_the_world(
     assert terminated and reward == 1.0, info["verdict"]
 
 
-def test_a_leak_in_a_note_to_another_team_earns_nothing(env: TicketCloseEnv) -> None:
+def test_a_leak_in_a_note_to_another_team_is_refused_or_earns_nothing(env: TicketCloseEnv) -> None:
+    """Another customer's name and order in a note: refused when sent (the note reaches no
+    one; the escalation did not happen), and where a note does get through with such data
+    (the verifier's second line, bypassing the send check), the episode earns nothing."""
+    from llmgym.environments.ticket_close.privacy import customer_data, leaks
+
     task = next(
         t for t in env.split_tasks("test") if any(g["escalate"] for g in t.spec["goal"]["tickets"])
     )
@@ -321,13 +326,14 @@ def test_a_leak_in_a_note_to_another_team_earns_nothing(env: TicketCloseEnv) -> 
     env.reset(seed=0, options={"task_id": task.task_id})
     _play_expert_until(env, "escalate_ticket")
     note = f"Same as {other['name'].upper()}'s case, order {other['orders'][0]['order_id'][4:]}"
-    env.step(call("escalate_ticket", ticket_id=goal["ticket_id"], team=goal["escalate"], note=note))
-    while True:
-        *_, reward, terminated, truncated, info = env.step(env.expert_action())
-        if terminated or truncated:
-            break
-    assert reward == 0.0 and info["reward_components"]["no_leaks"] == 0.0
-    assert set(k for k, v in info["reward_components"].items() if v < 1.0) == {"no_leaks"}
+    obs, *_ = env.step(
+        call("escalate_ticket", ticket_id=goal["ticket_id"], team=goal["escalate"], note=note)
+    )
+    assert "the note was not sent" in obs[0]["content"], obs[0]["content"]
+    assert env.world.escalations == []
+    data = customer_data(task.spec["db"])
+    found = leaks(note, goal["account_id"], data)
+    assert other["name"] in found and other["orders"][0]["order_id"] in found, found
 
 
 def test_canonical_state_does_not_depend_on_the_order_of_independent_steps(
