@@ -112,12 +112,14 @@ class NoteVocabulary:
 
     words: frozenset[str]
     numbers: frozenset[str]
+    banned: frozenset[str] = frozenset()
+    """Other customers' name words: never allowed, not even as the stem of a longer word."""
 
     @classmethod
     def from_texts(cls, own: Iterable[str], banned: Iterable[str]) -> NoteVocabulary:
         """Words and numbers of ``own`` (this ticket's data, the knowledge base, ...), plus
-        ``NOTE_WORDS``, less the words of ``banned`` (other customers' names and emails)
-        that ``own`` does not hold itself."""
+        English words, less the words of ``banned`` (other customers' names and email local
+        parts) that ``own`` does not hold itself."""
         own_words: set[str] = set()
         numbers: set[str] = set()
         for text in own:
@@ -126,7 +128,11 @@ class NoteVocabulary:
             numbers |= digits
         own_words = {w for w in own_words if len(w) > 1}  # a letter alone may be an initial
         banned_words = {w for text in banned for w in _tokens(text)[0]} - own_words
-        return cls(frozenset((english_words() | own_words) - banned_words), frozenset(numbers))
+        return cls(
+            frozenset((english_words() | own_words) - banned_words),
+            frozenset(numbers),
+            frozenset(banned_words),
+        )
 
     def refused(self, note: str) -> list[str]:
         """What in ``note`` a note may not hold (empty: the note may be sent)."""
@@ -141,12 +147,15 @@ class NoteVocabulary:
         return [repr(token) for token in bad]
 
     def _known(self, word: str) -> bool:
-        """``word`` or its stem is allowed (``asks``, ``escalating``, ``checked``)."""
-        if word in self.words:
-            return True
+        """``word`` or its stem is allowed (``asks``, ``escalating``, ``checked``), and
+        neither is another customer's name word (``Keller`` is not ``kell`` + ``er``)."""
         stems = [
             word[: -len(end)] for end in SUFFIXES if word.endswith(end) and len(word) > len(end) + 2
         ]
+        if word in self.banned or any(stem in self.banned for stem in stems):
+            return False
+        if word in self.words:
+            return True
         return any(stem in self.words or stem + "e" in self.words for stem in stems)
 
 

@@ -363,6 +363,13 @@ def test_an_honest_note_is_sent(env):
     out = vocabulary.refused("Same as Reyes, account 98765, see \u277c")
     assert out == ["characters other than plain English text: '\u277c'"], out
     assert vocabulary.refused("Same as Mx. Qwerty, 98765") == ["'qwerty'", "'98765'"]
+    # another customer's name word is refused even where a dictionary word is its stem
+    # (``kell`` + ``er``), and a common word that merely starts like a name is not
+    from llmgym.environments.ticket_close.notes import NoteVocabulary
+
+    names = NoteVocabulary.from_texts(["refund policy"], ["Lena Keller", "Sam Reyes"])
+    assert names.refused("Same as Keller and the Kellers") == ["'keller'", "'kellers'"]
+    assert names.refused("the same sample") == []
 
 
 def test_no_text_of_the_world_reads_as_a_leak(env):
