@@ -21,6 +21,68 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
+class SFTConfig:
+    """One SFT warm-start run (``run_sft``; ``llmgym sft`` sets every field from a flag)."""
+
+    out: str
+    """Folder to save the fine-tuned model to."""
+    env_id: str = "llmgym/TripBooking-v0"
+    model: str | None = None
+    """Model folder (None: the bundled default model)."""
+    episodes: int = 64
+    """Scripted-expert episodes to train on."""
+    difficulty: str | None = "easy"
+    """Difficulty of the training tasks (None: any)."""
+    epochs: float = 2.0
+    learning_rate: float = 5e-5
+    batch_size: int = 8
+    micro_batch_size: int = 2
+    lora_rank: int = 0
+    """LoRA rank (0: full fine-tune)."""
+    seed: int = 0
+    bfloat16: bool = True
+    """Autocast forward/backward to bfloat16 (weights stay float32)."""
+    threads: int | None = None
+
+
+def run_sft(
+    config: SFTConfig, on_step: Callable[[int, int, float], None] | None = None
+) -> list[float]:
+    """The SFT composition root: play the expert, tokenize as the collector does, fine-tune,
+    save a plain model folder to ``config.out``; returns the loss per step."""
+    from pathlib import Path
+
+    import torch
+    from transformers import AutoTokenizer
+
+    from llmgym.engines.base import configure_cpu_threads
+    from llmgym.models import resolve_model
+    from llmgym.trainers.policy import export_weights, load_policy
+
+    configure_cpu_threads(config.threads)
+    torch.manual_seed(config.seed)
+    path = resolve_model(config.model)
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    options = {"difficulty": config.difficulty} if config.difficulty else {}
+    conversations = expert_conversations(
+        config.env_id, config.episodes, seed=config.seed, options=options
+    )
+    examples = [tokenize_conversation(tokenizer, c) for c in conversations]
+    logger.info(
+        "%d expert episodes, %d tokens, %d trained tokens", len(examples),
+        sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),
+    )  # fmt: skip
+    model = load_policy(path, lora_rank=config.lora_rank)
+    losses = sft_train(
+        model, examples, epochs=config.epochs, learning_rate=config.learning_rate,
+        batch_size=config.batch_size, micro_batch_size=config.micro_batch_size, seed=config.seed,
+        autocast_dtype=torch.bfloat16 if config.bfloat16 else None, on_step=on_step,
+    )  # fmt: skip
+    export_weights(model, Path(config.out), tokenizer)
+    return losses
+
+
+@dataclass(frozen=True)
 class SFTExample:
     """One tokenized conversation and its assistant-token mask."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
@@ -37,28 +36,17 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``llmgym sft``: play the expert, fine-tune, save a plain model folder to ``--out``."""
-    import torch
     from tqdm.auto import tqdm
-    from transformers import AutoTokenizer
 
-    from llmgym.engines.base import configure_cpu_threads
-    from llmgym.models import resolve_model
-    from llmgym.trainers.policy import export_weights, load_policy
-    from llmgym.trainers.sft import expert_conversations, sft_train, tokenize_conversation
+    from llmgym.trainers.sft import SFTConfig, run_sft
 
-    configure_cpu_threads(args.threads)
-    torch.manual_seed(args.seed)
-    path = resolve_model(args.model)
-    tokenizer = AutoTokenizer.from_pretrained(path)
-    conversations = expert_conversations(
-        args.env, args.episodes, seed=args.seed, options={"difficulty": args.difficulty}
-    )
-    examples = [tokenize_conversation(tokenizer, c) for c in conversations]
-    logger.info(
-        "%d expert episodes, %d tokens, %d trained tokens", len(examples),
-        sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),
+    config = SFTConfig(
+        out=args.out, env_id=args.env, model=args.model, episodes=args.episodes,
+        difficulty=args.difficulty, epochs=args.epochs, learning_rate=args.lr,
+        batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
+        lora_rank=args.lora_rank, seed=args.seed, bfloat16=args.dtype == "bfloat16",
+        threads=args.threads,
     )  # fmt: skip
-    model = load_policy(path, lora_rank=args.lora_rank)
     bar = tqdm(desc="sft", unit="step")
 
     def on_step(step: int, steps: int, loss: float) -> None:
@@ -68,13 +56,8 @@ def run(args: argparse.Namespace) -> int:
         bar.set_postfix(loss=f"{loss:.4f}")
 
     try:
-        losses = sft_train(
-            model, examples, epochs=args.epochs, learning_rate=args.lr,
-            batch_size=args.batch_size, micro_batch_size=args.micro_batch_size, seed=args.seed,
-            autocast_dtype=torch.bfloat16 if args.dtype == "bfloat16" else None, on_step=on_step,
-        )  # fmt: skip
+        losses = run_sft(config, on_step=on_step)
     finally:
         bar.close()
-    export_weights(model, Path(args.out), tokenizer)
     print(f"SFT: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; saved {args.out}")
     return 0
