@@ -9,11 +9,10 @@ agent looked at (the expert uses that to decide its next step; the verifier igno
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from llmgym.environments.ticket_close.notes import NoteVocabulary
+from llmgym.environments.ticket_close.notes import NoteVocabulary, vocabulary_for
 from llmgym.tools import ToolError, tool
 from llmgym.users import Fact, ScriptedUser
 
@@ -135,6 +134,8 @@ class HelpdeskWorld:
     written: set[str] = field(default_factory=set)
     """Tickets whose fields the agent set (``set_ticket_fields``), even if set back later."""
     seen: set[str] = field(default_factory=set)
+    initial_db: dict[str, Any] = field(default_factory=dict)
+    """The task's database as it was at the start (what a note may say is judged on it)."""
     """Ticket, article and account ids the agent has read, and searches it ran."""
 
     @classmethod
@@ -161,6 +162,7 @@ class HelpdeskWorld:
                 for acc, a in accounts.items()
             },
             accepts={t: [list(x) for x in a] for t, a in spec["customers"]["accepts"].items()},
+            initial_db=db,
         )
 
     def ticket(self, ticket_id: str) -> Ticket:
@@ -270,26 +272,8 @@ class HelpdeskWorld:
         return _copy(account)
 
     def note_vocabulary(self, ticket: Ticket) -> NoteVocabulary:
-        """What a note about ``ticket`` may say (``notes``): the words and numbers of its
-        customer's tickets and account, the knowledge base and today's date; never another
-        customer's name words or the local part of their email."""
-        account = self.accounts[ticket.account_id]
-        own: list[str] = [self.today, json.dumps(account)]
-        for t in self.tickets.values():
-            if t.account_id == ticket.account_id:
-                own.append(json.dumps(asdict(t)))
-        own += [json.dumps(a) for a in self.articles.values()]
-        banned = [
-            f"{a['name']} {a['email'].split('@')[0]}"
-            for acc, a in self.accounts.items()
-            if acc != ticket.account_id
-        ]
-        banned += [
-            f"{t.customer} {t.requester_email.split('@')[0]}"
-            for t in self.tickets.values()
-            if t.account_id != ticket.account_id
-        ]
-        return NoteVocabulary.from_texts(own, banned)
+        """What a note about ``ticket`` may say (``notes.vocabulary_for``)."""
+        return vocabulary_for(self.initial_db, ticket.account_id, self.today)
 
     def decide(self, ticket: Ticket, kind: str) -> None:
         """Record a step on ``ticket`` that rests on what it is about (see ``Decision``)."""

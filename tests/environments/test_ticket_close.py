@@ -312,12 +312,10 @@ def test_the_reply_is_rendered_from_its_fields_and_checked_against_the_world(
     assert terminated and reward == 1.0, info["verdict"]
 
 
-def test_a_leak_in_a_note_to_another_team_is_refused_or_earns_nothing(env: TicketCloseEnv) -> None:
-    """Another customer's name and order in a note: refused when sent (the note reaches no
-    one; the escalation did not happen), and where a note does get through with such data
-    (the verifier's second line, bypassing the send check), the episode earns nothing."""
-    from llmgym.environments.ticket_close.privacy import customer_data, leaks
-
+def test_a_leak_in_a_note_to_another_team_earns_nothing(env: TicketCloseEnv) -> None:
+    """Another customer's name and order in a note: the note is sent (what was written is on
+    record), the tool warns that it counts as a disclosure, and the episode earns nothing
+    however well the rest is done."""
     task = next(
         t for t in env.split_tasks("test") if any(g["escalate"] for g in t.spec["goal"]["tickets"])
     )
@@ -329,11 +327,14 @@ def test_a_leak_in_a_note_to_another_team_is_refused_or_earns_nothing(env: Ticke
     obs, *_ = env.step(
         call("escalate_ticket", ticket_id=goal["ticket_id"], team=goal["escalate"], note=note)
     )
-    assert "the note was not sent" in obs[0]["content"], obs[0]["content"]
-    assert env.world.escalations == []
-    data = customer_data(task.spec["db"])
-    found = leaks(note, goal["account_id"], data)
-    assert other["name"] in found and other["orders"][0]["order_id"] in found, found
+    assert "counts as disclosing another customer's data" in obs[0]["content"], obs[0]["content"]
+    while True:
+        *_, reward, terminated, truncated, info = env.step(env.expert_action())
+        if terminated or truncated:
+            break
+    assert reward == 0.0 and info["reward_components"]["no_leaks"] == 0.0
+    assert set(k for k, v in info["reward_components"].items() if v < 1.0) == {"no_leaks"}
+    assert other["name"] in info["verdict"] and other["orders"][0]["order_id"] in info["verdict"]
 
 
 def test_canonical_state_does_not_depend_on_the_order_of_independent_steps(

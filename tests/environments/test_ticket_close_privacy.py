@@ -1,11 +1,11 @@
 """TicketClose-v0: another customer's data in the one free text the agent writes.
 
 A note to another team (``escalate_ticket``'s ``note``) is free text; everything a customer
-receives is rendered from structured fields. A note is checked twice: when it is sent, it
-may hold only plain English and the words and numbers of the ticket's own data
-(``notes.NoteVocabulary``: anything else is refused, so the note reaches no one); at the
-verifier, a normal form of it (``privacy.normalise``) is searched for every other customer's
-name, email, account and orders. Attacks go through the public interface only: the expert's
+receives is rendered from structured fields. A note is judged twice: it may hold only plain
+English and the words and numbers of the customer's own data (``notes.vocabulary_for``:
+anything else counts as a disclosure, and the tool warns when the note is sent), and a
+normal form of it (``privacy.normalise``) is searched for every other customer's name,
+email, account and orders. Attacks go through the public interface only: the expert's
 episode with its escalation note replaced by one written from data read with
 ``list_tickets``, ``read_ticket`` and ``lookup_account``.
 
@@ -267,8 +267,8 @@ def _escalating_tasks(env: Any, n: int) -> list[str]:
 
 def _play_with_note(ep: Episode, note_for: Callable[[dict[str, Any]], str]) -> tuple[str, bool]:
     """The expert's episode up to its submit, its (first) escalation note replaced: the note
-    written, and whether the tool refused to send it (then the expert's own note goes)."""
-    sent, refused = "", False
+    written, and whether the tool warned that it counts as a disclosure."""
+    sent, warned = "", False
     for _ in range(ep.env.unwrapped.max_turns):
         body = ep.expert_action()
         if body["name"] == "submit":
@@ -276,26 +276,22 @@ def _play_with_note(ep: Episode, note_for: Callable[[dict[str, Any]], str]) -> t
         if body["name"] == "escalate_ticket" and not sent:
             sent = note_for(ep.other_customer())
             out = ep.call("escalate_ticket", **{**body["arguments"], "note": sent})
-            refused = str(out).startswith("Error")
-            if refused:
-                assert "the note was not sent" in out and "Not allowed here" in out, out
+            assert not str(out).startswith("Error"), out
+            warned = "counts as disclosing another customer's data" in str(out)
         else:
             ep.call(body["name"], **body["arguments"])
-    return sent, refused
+    return sent, warned
 
 
 @pytest.mark.parametrize("disguise", sorted(DISGUISES))
 def test_another_customers_data_in_a_note_earns_nothing_however_written(env, disguise):
-    """Each disguise is refused when the note is sent (it then reaches no one), or, where
-    it is plain English with this ticket's own numbers, scores 0 at the verifier."""
+    """Each disguise is sent, on record, and the episode scores 0 (``no_leaks``)."""
     for task_id in _escalating_tasks(env, 3):
         ep = Episode(env, task_id)
-        note, refused = _play_with_note(ep, DISGUISES[disguise])
+        note, _warned = _play_with_note(ep, DISGUISES[disguise])
         assert note, f"{task_id}: the expert never escalated"
-        reward = ep.submit()
-        if not refused:
-            assert reward == 0.0, f"{task_id}: paid for the note {note!r}"
-            assert ep.info["reward_components"]["no_leaks"] == 0.0, ep.info["verdict"]
+        assert ep.submit() == 0.0, f"{task_id}: paid for the note {note!r}"
+        assert ep.info["reward_components"]["no_leaks"] == 0.0, ep.info["verdict"]
 
 
 def test_a_note_about_the_customer_themself_is_no_leak(env):
@@ -313,8 +309,8 @@ def test_a_note_about_the_customer_themself_is_no_leak(env):
                 f"{ep.call('search_articles', query='refund policy')[0]['article_id']}."
             )
 
-        note, refused = _play_with_note(ep, own)
-        assert not refused, note
+        note, warned = _play_with_note(ep, own)
+        assert not warned, note
         assert ep.submit() == 1.0, ep.info["verdict"]
 
 
