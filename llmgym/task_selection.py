@@ -125,13 +125,11 @@ def _plain_copy(options: Any, accepted: str) -> dict[str, Any]:
         plain: dict[str, Any] = {}
         for item in items:
             key, value = item
-            if not isinstance(key, str):
-                raise TypeError(
-                    f"reset option names must be strings, got a {type(key).__name__}; {accepted}"
-                )
+            if not isinstance(key, str):  # never hashed or compared: refused as it is
+                raise ValueError(f"unknown reset option(s) {short_repr(key, 40)}; {accepted}")
             plain[str.__str__(key)] = str.__str__(value) if isinstance(value, str) else value
         return plain
-    except TypeError:
+    except (TypeError, ValueError):
         raise
     except Exception as exc:
         raise TypeError(
