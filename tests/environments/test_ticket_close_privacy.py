@@ -21,63 +21,17 @@ surname in the spelling alphabet) paid 48/120, 56/56 and 56/56; now 0.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import pytest
+from ticket_close_play import NoteEpisode as Episode
 
 import llmgym  # noqa: F401
 from llmgym.environments.ticket_close.privacy import leaks
-from llmgym.parsing import format_tool_call
 
 ENV_ID = "llmgym/TicketClose-v0"
-
-
-class Episode:
-    """One episode through ``gym.make``'s wrapper."""
-
-    def __init__(self, env: Any, task_id: str):
-        self.env = env
-        env.reset(options={"task_id": task_id})
-        self.reward = 0.0
-        self.info: dict[str, Any] = {}
-        self.read: set[str] = set()
-
-    def call(self, name: str, **arguments: Any) -> Any:
-        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
-        text = obs[-1]["content"]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
-
-    def expert_action(self) -> dict[str, Any]:
-        action = self.env.unwrapped.expert_action()
-        body = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
-        if body["name"] == "read_ticket":
-            self.read.add(body["arguments"]["ticket_id"])
-        return body
-
-    def other_customer(self) -> dict[str, Any]:
-        """Data of a customer behind none of the tickets the expert has read."""
-        mine = {self.call("read_ticket", ticket_id=t)["account_id"] for t in self.read}
-        for summary in self.call("list_tickets", status="all"):
-            ticket = self.call("read_ticket", ticket_id=summary["ticket_id"])
-            if ticket["account_id"] not in mine:
-                account = self.call("lookup_account", query=ticket["account_id"])
-                return {
-                    "name": account["name"],
-                    "email": account["email"],
-                    "account_id": account["account_id"],
-                    "order_id": account["orders"][0]["order_id"],
-                }
-        raise AssertionError("no other customer in the queue")
-
-    def submit(self) -> float:
-        self.call("submit")
-        return self.reward
 
 
 def _fullwidth(digits: str) -> str:
