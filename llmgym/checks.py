@@ -150,6 +150,7 @@ def check_split(env: LLMEnv, train_seeds: int) -> str:
         f"test tasks use unknown difficulties {levels - set(env.difficulties)}",
     )
     test_prints = {t.fingerprint for t in tasks}
+    typed = [*tasks]
     for difficulty in env.difficulties:
         for seed in range(train_seeds):
             task = env.make_train_task(seed, difficulty)
@@ -157,7 +158,11 @@ def check_split(env: LLMEnv, train_seeds: int) -> str:
                 spec_fingerprint(task.spec) not in test_prints,
                 f"train task {task.task_id} equals a test task",
             )
-    return f"{len(ids)} test tasks ({', '.join(f'{lvl}: {sum(t.difficulty == lvl for t in tasks)}' for lvl in env.difficulties)}), hash ok, disjoint from {train_seeds * len(env.difficulties)} train tasks"
+            typed.append(task)
+    shape = ""
+    if env.task_spec_type is not None:  # raises InvalidTaskSpec naming the task and field
+        shape = f", all {len([env.task_spec_type.of(t) for t in typed])} of type {env.task_spec_type.__name__}"
+    return f"{len(ids)} test tasks ({', '.join(f'{lvl}: {sum(t.difficulty == lvl for t in tasks)}' for lvl in env.difficulties)}), hash ok, disjoint from {train_seeds * len(env.difficulties)} train tasks{shape}"
 
 
 @_check(

@@ -18,7 +18,6 @@ import inspect
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal, TypeVar
 
 import gymnasium as gym
@@ -29,7 +28,7 @@ from llmgym.parsing import ParsedAction
 from llmgym.spaces import AssistantAction, ChatMessages
 from llmgym.syncloop import LoopThread, drive
 from llmgym.task_selection import check_seed, choose_task, parse_reset_options
-from llmgym.tasks import Task, load_split, spec_fingerprint, train_task_id
+from llmgym.tasks import Task, TaskSpec, load_split, spec_fingerprint, train_task_id
 from llmgym.tools import Toolset, tool
 from llmgym.turns import (
     NO_TOOL_CALL,
@@ -41,33 +40,10 @@ from llmgym.turns import (
     run_call,
     skipped_calls,
 )
+from llmgym.verdict import Scenario, Verdict
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class Scenario:
-    """What ``start`` returns: the episode's prompt and the objects whose ``@tool``s it exposes."""
-
-    system_prompt: str
-    user_message: str
-    tool_objects: tuple[Any, ...]
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The verifier's grade: reward in [0, 1] and its named parts."""
-
-    reward: float
-    components: dict[str, float] = field(default_factory=dict)
-    explanation: str = ""
-
-    def __post_init__(self) -> None:
-        if not 0.0 <= self.reward <= 1.0:
-            raise ValueError(f"reward must be in [0, 1], got {self.reward}")
-        # the explanation may quote agent output: keep it writable as UTF-8, like messages
-        object.__setattr__(self, "explanation", msg.clean_text(self.explanation))
 
 
 class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
@@ -98,6 +74,9 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
     test_split_sha256: ClassVar[str | None] = None
     """sha256 of ``tasks/<family>/test.jsonl``; checked on load."""
     difficulties: ClassVar[tuple[str, ...]] = ("easy", "medium", "hard")
+    task_spec_type: ClassVar[type[TaskSpec] | None] = None
+    """The typed shape of this env's task specs (a :class:`llmgym.tasks.TaskSpec`): each task
+    is validated against it when it starts and kept as ``self.task_spec``. None: untyped."""
     cheats: ClassVar[Mapping[str, Callable[[Any, dict[str, Any]], str | None]]] = {}
     """Degenerate policies that must earn 0: each maps (unwrapped env, per-episode memory dict)
     to its next action, or None when it has nothing more to do (the checker then submits). ``llmgym check`` runs
@@ -133,6 +112,8 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         self.observation_space = ChatMessages(max_messages=max(64, max_tool_calls + 3))
         self.action_space = AssistantAction()
         self.task: Task | None = None
+        self.task_spec: TaskSpec | None = None
+        """The current task's spec as ``task_spec_type`` (set by ``reset``, before ``start``)."""
         self.toolset: Toolset | None = None
         self.transcript: list[dict[str, Any]] = []
         self.turn = 0
@@ -237,9 +218,10 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         chosen = parse_reset_options(options, self.difficulties, self.difficulty)
         super().reset(seed=seed)
         task = choose_task(self, chosen)  # a bad task id fails here, the old episode intact
+        task_spec = self.task_spec_type.of(task) if self.task_spec_type else None  # and a bad spec
         self.end_episode()
         self._closed = False
-        self.task = task
+        self.task, self.task_spec = task, task_spec
         scenario = await _maybe_await(self.start(self.task))
         self.toolset = Toolset.from_objects(*scenario.tool_objects, self)
         self.action_space = AssistantAction(

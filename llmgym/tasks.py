@@ -12,9 +12,9 @@ import json
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 Split = Literal["train", "test"]
 
@@ -34,6 +34,36 @@ class Task(BaseModel):
     def fingerprint(self) -> str:
         """A hash of the spec alone: equal specs are the same task, whatever their ids."""
         return spec_fingerprint(self.spec)
+
+
+class InvalidTaskSpec(ValueError):
+    """A task's spec does not have the shape its environment's ``TaskSpec`` declares."""
+
+
+class TaskSpec(BaseModel):
+    """Base of an environment's typed task spec: a frozen record of the generator's JSON.
+
+    An environment declares its spec's shape by subclassing this (nested records, tuples for
+    lists, ``Literal`` for closed sets) and naming the subclass in ``LLMEnv.task_spec_type``;
+    the base class validates each task once when it starts, and the env's world, verifier,
+    expert and cheats read typed fields. The task itself keeps the JSON (``Task.spec``), so
+    task files and their hashes do not depend on this class. Validation is strict and in JSON
+    mode: no unknown keys, no ``"5"`` for ``5``, and nothing but plain JSON data.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
+
+    @classmethod
+    def of(cls, task: Task) -> Self:
+        """``task``'s spec as this type; :class:`InvalidTaskSpec` says which field is wrong."""
+        try:
+            return cls.model_validate_json(json.dumps(task.spec))
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise InvalidTaskSpec(
+                f"task {task.task_id!r} does not match {cls.__name__}: {exc}\n"
+                "The task comes from its environment's generator or test split: regenerate "
+                "the split, or fix the generator and the spec type together."
+            ) from None
 
 
 class SplitIntegrityError(RuntimeError):
