@@ -8,6 +8,7 @@ from llmgym.env import LLMEnv, Scenario, Verdict
 from llmgym.environments.trip_booking.cheats import CHEATS
 from llmgym.environments.trip_booking.expert import next_expert_action
 from llmgym.environments.trip_booking.generator import POLICY_MAX_NIGHTLY, generate_trip_task
+from llmgym.environments.trip_booking.spec import TripSpec
 from llmgym.environments.trip_booking.state import EQUIVALENCES, canonical_state
 from llmgym.environments.trip_booking.verifier import verify_bookings
 from llmgym.environments.trip_booking.world import TravelWorld
@@ -39,7 +40,9 @@ class TripBookingEnv(LLMEnv):
     """Which fitting flight or hotel was booked (several may fit a request), with its price,
     its refund terms, the amounts charged for it and the seats and rooms it took."""
     test_split_sha256 = "1f84eae3655aaa5ba8e7c11b5b8fbae344d01cd7972e6db0a313b15dd47256e0"
+    task_spec_type = TripSpec
 
+    task_spec: TripSpec
     world: TravelWorld
 
     def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
