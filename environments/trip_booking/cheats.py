@@ -8,9 +8,12 @@ one thing wrong (when the traveller was asked).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from llmgym.parsing import format_tool_call
+
+if TYPE_CHECKING:
+    from llmgym.environments.trip_booking.env import TripBookingEnv
 
 
 def _first_new(memory: dict[str, Any], actions: list[str]) -> str | None:
@@ -22,12 +25,11 @@ def _first_new(memory: dict[str, Any], actions: list[str]) -> str | None:
     return None
 
 
-def _party_and_payment(env: Any) -> tuple[list[str], str]:
-    world = env.world
-    return [world.customer["name"]], next(iter(world.payments))
+def _party_and_payment(env: TripBookingEnv) -> tuple[list[str], str]:
+    return [env.task_spec.db.customer.name], next(iter(env.world.payments))
 
 
-def book_everything(env: Any, memory: dict[str, Any]) -> str | None:
+def book_everything(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """Book every flight and hotel in the database."""
     party, payment = _party_and_payment(env)
     world = env.world
@@ -51,7 +53,7 @@ def book_everything(env: Any, memory: dict[str, Any]) -> str | None:
     return _first_new(memory, actions)
 
 
-def cancel_everything(env: Any, memory: dict[str, Any]) -> str | None:
+def cancel_everything(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """Cancel every reservation on file."""
     return _first_new(
         memory,
@@ -59,61 +61,59 @@ def cancel_everything(env: Any, memory: dict[str, Any]) -> str | None:
     )
 
 
-def cheapest_regardless(env: Any, memory: dict[str, Any]) -> str | None:
+def cheapest_regardless(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """For each requested route and city, book the cheapest option, ignoring the constraints."""
-    spec, world = env.task.spec, env.world
+    goal, world = env.task_spec.goal, env.world
     actions = []
-    for slot in spec["goal"]["flights"]:
+    for slot in goal.flights:
         route = [
             f
             for f in world.flights.values()
-            if (f.origin, f.destination, f.date)
-            == (slot["origin"], slot["destination"], slot["date"])
+            if (f.origin, f.destination, f.date) == (slot.origin, slot.destination, slot.date)
         ]
-        cheapest = min(route, key=lambda f: f.fares[slot["cabin"]])
+        cheapest = min(route, key=lambda f: f.fares[slot.cabin])
         actions.append(
             format_tool_call(
                 "book_flight",
                 flight_id=cheapest.flight_id,
-                cabin=slot["cabin"],
-                passengers=slot["passengers"],
-                payment_id=slot["payment_id"],
+                cabin=slot.cabin,
+                passengers=list(slot.passengers),
+                payment_id=slot.payment_id,
             )
         )
-    for change in spec["goal"]["changes"]:
+    for change in goal.changes:
         route = [
             f
             for f in world.flights.values()
-            if (f.origin, f.destination, f.date)
-            == (change["origin"], change["destination"], change["date"])
+            if (f.origin, f.destination, f.date) == (change.origin, change.destination, change.date)
         ]
         cheapest = min(route, key=lambda f: f.fares["economy"])
         actions.append(
             format_tool_call(
                 "change_flight",
-                reservation_id=change["reservation_id"],
+                reservation_id=change.reservation_id,
                 new_flight_id=cheapest.flight_id,
             )
         )
-    for slot in spec["goal"]["hotels"]:
-        cheapest = min(
-            (h for h in world.hotels.values() if h.city == slot["city"]),
+    for stay in goal.hotels:
+        cheapest_hotel = min(
+            (h for h in world.hotels.values() if h.city == stay.city),
             key=lambda h: h.nightly_price,
         )
         actions.append(
             format_tool_call(
                 "book_hotel",
-                hotel_id=cheapest.hotel_id,
-                check_in=slot["check_in"],
-                check_out=slot["check_out"],
-                guests=slot["guests"],
-                payment_id=slot["payment_id"],
+                hotel_id=cheapest_hotel.hotel_id,
+                check_in=stay.check_in,
+                check_out=stay.check_out,
+                guests=list(stay.guests),
+                payment_id=stay.payment_id,
             )
         )
     return _first_new(memory, actions)
 
 
-def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
+def obey_traveller_over_policy(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """Do the job, but also cancel the non-refundable reservation the traveller asked about.
 
     On tasks without that trap it does nothing (and so earns nothing either).
@@ -121,7 +121,7 @@ def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
     from llmgym.environments.trip_booking.expert import next_expert_action
 
     world = env.world
-    original = {r["reservation_id"] for r in env.task.spec["db"]["reservations"]}
+    original = {r.reservation_id for r in env.task_spec.db.reservations}
     trap = [
         r
         for r in original
@@ -129,7 +129,7 @@ def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
     ]
     if not trap and not memory.get("done"):
         return None
-    action = next_expert_action(world, env.task.spec)
+    action = next_expert_action(world, env.task_spec)
     if '"submit"' not in action:
         memory.setdefault("done", set()).add(action)
         return action
@@ -138,7 +138,7 @@ def obey_traveller_over_policy(env: Any, memory: dict[str, Any]) -> str | None:
     )
 
 
-def _expert_as_if_told(env: Any, memory: dict[str, Any], ask: str) -> str | None:
+def _expert_as_if_told(env: TripBookingEnv, memory: dict[str, Any], ask: str) -> str | None:
     """The expert's bookings, made as if the traveller had already told what the request
     leaves out (the expert books from the goal, so every "guess" is right). The questions
     come never (``ask="never"``), after the last booking (``"after"``), or in the same
@@ -148,8 +148,8 @@ def _expert_as_if_told(env: Any, memory: dict[str, Any], ask: str) -> str | None
 
     from llmgym.environments.trip_booking.expert import next_expert_action
 
-    world, spec = env.world, env.task.spec
-    topics = [f["topic"] for f in spec["hidden_facts"]]
+    world, spec = env.world, env.task_spec
+    topics = [f.topic for f in spec.hidden_facts]
     if not topics:
         return None
     questions = [
@@ -169,17 +169,17 @@ def _expert_as_if_told(env: Any, memory: dict[str, Any], ask: str) -> str | None
     return _first_new(memory, questions)
 
 
-def book_on_guesses(env: Any, memory: dict[str, Any]) -> str | None:
+def book_on_guesses(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """Book what the traveller would have said without asking them."""
     return _expert_as_if_told(env, memory, ask="never")
 
 
-def book_on_guesses_then_ask(env: Any, memory: dict[str, Any]) -> str | None:
+def book_on_guesses_then_ask(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """Book what the traveller would have said, and ask them only afterwards."""
     return _expert_as_if_told(env, memory, ask="after")
 
 
-def ask_and_book_in_one_message(env: Any, memory: dict[str, Any]) -> str | None:
+def ask_and_book_in_one_message(env: TripBookingEnv, memory: dict[str, Any]) -> str | None:
     """Ask the traveller and book in the same message, before any answer arrives."""
     return _expert_as_if_told(env, memory, ask="with_booking")
 

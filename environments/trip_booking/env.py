@@ -49,8 +49,9 @@ class TripBookingEnv(LLMEnv):
         return generate_trip_task(seed, difficulty)
 
     def start(self, task: Task) -> Scenario:
-        self.world = TravelWorld.from_spec(task.spec)
-        return Scenario(SYSTEM_PROMPT, task.spec["request"], (self.world,))
+        """The episode of ``task``, built from its typed spec (``reset`` sets ``task_spec``)."""
+        self.world = TravelWorld.from_spec(self.task_spec)
+        return Scenario(SYSTEM_PROMPT, self.task_spec.request, (self.world,))
 
     def begin_turn(self, turn: int) -> None:
         self.world.turn = turn
@@ -60,8 +61,8 @@ class TripBookingEnv(LLMEnv):
 
     def verify(self) -> Verdict:
         assert self.task is not None
-        return verify_bookings(self.canonical_state(), self.task.spec)
+        return verify_bookings(self.canonical_state(), self.task_spec)
 
     def expert_action(self) -> str:
         assert self.task is not None, "call reset() first"
-        return next_expert_action(self.world, self.task.spec)
+        return next_expert_action(self.world, self.task_spec)

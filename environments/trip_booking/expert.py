@@ -9,7 +9,8 @@ finishes an episode that another policy started.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from functools import partial
 
 from llmgym.environments.trip_booking.goals import (
     flight_booking_fits,
@@ -17,76 +18,55 @@ from llmgym.environments.trip_booking.goals import (
     hotel_booking_fits,
     hotel_fits,
 )
-from llmgym.environments.trip_booking.world import TravelWorld
+from llmgym.environments.trip_booking.spec import FlightSlot, HotelSlot, TripSpec
+from llmgym.environments.trip_booking.world import Reservation, TravelWorld
 from llmgym.parsing import format_tool_call
 
+Wanted = tuple[Callable[[Reservation], bool], tuple[str, ...], Callable[[], str]]
+"""A requested booking: (is this reservation it?, the search to run, the booking to make)."""
 
-def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
-    goal = spec["goal"]
+
+def next_expert_action(world: TravelWorld, spec: TripSpec) -> str:
+    """The expert's next action in ``world`` towards ``spec``'s goal, as text."""
+    goal = spec.goal
     if not world.profile_viewed:
         return format_tool_call("get_profile")
-    for fact in spec["hidden_facts"]:
-        if fact["topic"] not in world.traveller.revealed:
+    for fact in spec.hidden_facts:
+        if fact.topic not in world.traveller.revealed:
             return format_tool_call(
-                "ask_traveller", question=world.traveller.question_for(fact["topic"])
+                "ask_traveller", question=world.traveller.question_for(fact.topic)
             )
-    for rid in goal["cancel"]:
+    for rid in goal.cancel:
         if world.reservations[rid].status == "active":
             return format_tool_call("cancel_reservation", reservation_id=rid)
-    for change in goal["changes"]:
-        res = world.reservations[change["reservation_id"]]
-        slot = {
-            **change,
-            "cabin": res.cabin,
-            "passengers": res.passengers,
-            "payment_id": res.payment_id,
-        }
+    for change in goal.changes:
+        res = world.reservations[change.reservation_id]
+        slot = change.as_slot(res.cabin or "economy", res.passengers, res.payment_id)
         if not flight_booking_fits(res, world.flights[res.item_id], slot):
             return _search_or(
                 world,
-                ("flights", change["origin"], change["destination"], change["date"]),
-                lambda res=res, slot=slot: format_tool_call(
-                    "change_flight",
-                    reservation_id=res.reservation_id,
-                    new_flight_id=_best_flight(world, slot),
-                ),
+                ("flights", change.origin, change.destination, change.date),
+                partial(_change_flight, world, res, slot),
             )
-    original = {r["reservation_id"] for r in spec["db"]["reservations"]}
+    original = {r.reservation_id for r in spec.db.reservations}
     new = [
         r for rid, r in world.reservations.items() if rid not in original and r.status == "active"
     ]
-    # each requested booking: (is this reservation it?, the search to run, the booking to make)
-    wanted = [
+    wanted: list[Wanted] = [
         (
-            lambda r, s=slot: (
-                r.kind == "flight" and flight_booking_fits(r, world.flights[r.item_id], s)
-            ),
-            ("flights", slot["origin"], slot["destination"], slot["date"]),
-            lambda s=slot: format_tool_call(
-                "book_flight",
-                flight_id=_best_flight(world, s),
-                cabin=s["cabin"],
-                passengers=s["passengers"],
-                payment_id=s["payment_id"],
-            ),
+            partial(_is_flight_booking, world, flight),
+            ("flights", flight.origin, flight.destination, flight.date),
+            partial(_book_flight, world, flight),
         )
-        for slot in goal["flights"]
-    ] + [
+        for flight in goal.flights
+    ]
+    wanted += [
         (
-            lambda r, s=slot: (
-                r.kind == "hotel" and hotel_booking_fits(r, world.hotels[r.item_id], s)
-            ),
-            ("hotels", slot["city"], slot["check_in"], slot["check_out"]),
-            lambda s=slot: format_tool_call(
-                "book_hotel",
-                hotel_id=_best_hotel(world, s),
-                check_in=s["check_in"],
-                check_out=s["check_out"],
-                guests=s["guests"],
-                payment_id=s["payment_id"],
-            ),
+            partial(_is_hotel_booking, world, hotel),
+            ("hotels", hotel.city, hotel.check_in, hotel.check_out),
+            partial(_book_hotel, world, hotel),
         )
-        for slot in goal["hotels"]
+        for hotel in goal.hotels
     ]
     used: set[str] = set()
     for is_it, search, book in wanted:
@@ -100,7 +80,7 @@ def next_expert_action(world: TravelWorld, spec: dict[str, Any]) -> str:
     return format_tool_call("submit")
 
 
-def _search_or(world: TravelWorld, search: tuple[str, ...], then: Any) -> str:
+def _search_or(world: TravelWorld, search: tuple[str, ...], then: Callable[[], str]) -> str:
     if search in world.searches:
         try:
             return then()
@@ -112,15 +92,50 @@ def _search_or(world: TravelWorld, search: tuple[str, ...], then: Any) -> str:
     return format_tool_call("search_hotels", city=args[0], check_in=args[1], check_out=args[2])
 
 
-def _best_flight(world: TravelWorld, slot: dict[str, Any]) -> str:
+def _is_flight_booking(world: TravelWorld, slot: FlightSlot, res: Reservation) -> bool:
+    return res.kind == "flight" and flight_booking_fits(res, world.flights[res.item_id], slot)
+
+
+def _is_hotel_booking(world: TravelWorld, slot: HotelSlot, res: Reservation) -> bool:
+    return res.kind == "hotel" and hotel_booking_fits(res, world.hotels[res.item_id], slot)
+
+
+def _book_flight(world: TravelWorld, slot: FlightSlot) -> str:
+    return format_tool_call(
+        "book_flight",
+        flight_id=_best_flight(world, slot),
+        cabin=slot.cabin,
+        passengers=list(slot.passengers),
+        payment_id=slot.payment_id,
+    )
+
+
+def _book_hotel(world: TravelWorld, slot: HotelSlot) -> str:
+    return format_tool_call(
+        "book_hotel",
+        hotel_id=_best_hotel(world, slot),
+        check_in=slot.check_in,
+        check_out=slot.check_out,
+        guests=list(slot.guests),
+        payment_id=slot.payment_id,
+    )
+
+
+def _change_flight(world: TravelWorld, res: Reservation, slot: FlightSlot) -> str:
+    return format_tool_call(
+        "change_flight", reservation_id=res.reservation_id, new_flight_id=_best_flight(world, slot)
+    )
+
+
+def _best_flight(world: TravelWorld, slot: FlightSlot) -> str:
     fitting = [
         f
         for f in world.flights.values()
-        if flight_fits(f, slot) and f.seats[slot["cabin"]] >= len(slot["passengers"])
+        if flight_fits(f, slot) and f.seats[slot.cabin] >= len(slot.passengers)
     ]
-    return min(fitting, key=lambda f: (f.fares[slot["cabin"]], f.flight_id)).flight_id
+    return min(fitting, key=lambda f: (f.fares[slot.cabin], f.flight_id)).flight_id
 
 
-def _best_hotel(world: TravelWorld, slot: dict[str, Any]) -> str:
+def _best_hotel(world: TravelWorld, slot: HotelSlot) -> str:
     fitting = [h for h in world.hotels.values() if hotel_fits(h, slot) and h.rooms_available > 0]
     return min(fitting, key=lambda h: (h.nightly_price, h.hotel_id)).hotel_id

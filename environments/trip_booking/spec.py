@@ -3,7 +3,9 @@
 ``TripSpec`` describes exactly what ``generator.generate_trip_task`` writes and the test split
 holds; ``TripBookingEnv`` validates each task against it when it starts (strictly, in JSON
 mode) and the world, goals, verifier, expert and cheats read its typed fields. Every record
-is a :class:`llmgym.tasks.TaskSpec`: frozen, strict, and refusing unknown keys.
+is a :class:`llmgym.tasks.TaskSpec`: frozen, strict, and refusing unknown keys. The flight,
+hotel and payment records double as the world's database rows (``world.TravelWorld``), which
+replaces a row with an updated copy when seats, rooms or a voucher's balance change.
 """
 
 from __future__ import annotations

@@ -25,7 +25,8 @@ from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
-from llmgym.environments.trip_booking.world import Flight, Hotel, Reservation, TravelWorld
+from llmgym.environments.trip_booking.spec import Flight, Hotel
+from llmgym.environments.trip_booking.world import Reservation, TravelWorld
 
 EQUIVALENCES = (
     # which of several flights or hotels that fit the request was booked, and what follows

@@ -16,58 +16,59 @@ spec.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from typing import Any
 
 from llmgym.env import Verdict
 from llmgym.environments.trip_booking.goals import flight_booking_fits, hotel_booking_fits
+from llmgym.environments.trip_booking.spec import (
+    Database,
+    Flight,
+    Hotel,
+    ReservationKind,
+    TripSpec,
+)
 from llmgym.environments.trip_booking.state import reservation_record
-from llmgym.environments.trip_booking.world import Flight, Hotel, Reservation, nights_between
+from llmgym.environments.trip_booking.world import Reservation, nights_between
 from llmgym.matching import max_matching
 
 Record = dict[str, Any]
 
 
-def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
-    goal, db = spec["goal"], spec["db"]
-    flights = {f["flight_id"]: Flight(**f) for f in db["flights"]}
-    hotels = {h["hotel_id"]: Hotel(**h) for h in db["hotels"]}
-    changes = {c["reservation_id"]: c for c in goal["changes"]}
+def verify_bookings(state: dict[str, Any], spec: TripSpec) -> Verdict:
+    goal, db = spec.goal, spec.db
+    flights = {f.flight_id: f for f in db.flights}
+    hotels = {h.hotel_id: h for h in db.hotels}
+    changes = {c.reservation_id: c for c in goal.changes}
     on_file = {**state["reservations"], **state["moved_reservations"]}
     problems: list[str] = []
     implied: dict[str, int] = defaultdict(int)  # net charge per payment the request implies
     money_ok = True
 
     existing_ok = True
-    for before in db["reservations"]:
-        rid = before["reservation_id"]
+    for before in db.reservations:
+        rid = before.reservation_id
         now = on_file.get(rid)
-        was = reservation_record(Reservation(**before), flights, hotels, [])
+        was = reservation_record(Reservation.on_file(before), flights, hotels, [])
         if now is None:
             ok = False
-        elif rid in goal["cancel"]:
-            refund = -before["total_price"] if before["refundable"] else 0
+        elif rid in goal.cancel:
+            refund = -before.total_price if before.refundable else 0
             ok = {**now, "ledger": []} == {**was, "status": "cancelled"}
-            money_ok &= now["ledger"] == _entries(before["payment_id"], "refund", refund)
-            implied[before["payment_id"]] += refund
+            money_ok &= now["ledger"] == _entries(before.payment_id, "refund", refund)
+            implied[before.payment_id] += refund
         elif rid in changes:
-            slot = {
-                **changes[rid],
-                "cabin": before["cabin"],
-                "passengers": before["passengers"],
-                "payment_id": before["payment_id"],
-            }
+            slot = changes[rid].as_slot(
+                before.cabin or "economy", before.passengers, before.payment_id
+            )
             res = _reservation(now)
             ok = flight_booking_fits(res, flights[res.item_id], slot)
-            difference = now["total_price"] - before["total_price"]
+            difference = now["total_price"] - before.total_price
             money_ok &= now["total_price"] == _listed_price(res, flights, hotels)
             money_ok &= now["ledger"] == [
-                {
-                    "payment_id": before["payment_id"],
-                    "reason": "fare_difference",
-                    "amount": difference,
-                }
+                {"payment_id": before.payment_id, "reason": "fare_difference", "amount": difference}
             ]
-            implied[before["payment_id"]] += difference
+            implied[before.payment_id] += difference
         else:
             ok = rid in state["reservations"] and now == was
         if not ok:
@@ -83,7 +84,7 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
         implied[res.payment_id] += res.total_price
     new_flights = [_reservation(r) for r in active if r["kind"] == "flight"]
     new_hotels = [_reservation(r) for r in active if r["kind"] == "hotel"]
-    flight_slots, hotel_slots = goal["flights"], goal["hotels"]
+    flight_slots, hotel_slots = goal.flights, goal.hotels
     flights_matched = max_matching(
         flight_slots, new_flights, lambda r, s: flight_booking_fits(r, flights[r.item_id], s)
     )
@@ -102,9 +103,9 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     if extra:
         problems.append(f"{extra} booking(s) nobody asked for (made, or made and cancelled)")
 
-    initial = {p["payment_id"]: p for p in db["payments"]}
+    initial = {p.payment_id: p for p in db.payments}
     for pid, payment in state["payments"].items():
-        start = initial[pid]["balance"]
+        start = initial[pid].balance
         charged = payment["net_charged"]
         money_ok &= charged == implied.get(pid, 0)
         money_ok &= payment["balance"] == (None if start is None else start - charged)
@@ -114,11 +115,11 @@ def verify_bookings(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             + ", ".join(f"{p} charged ${v['net_charged']}" for p, v in state["payments"].items())
         )
 
-    inventory_ok = state["inventory"] == _expected_inventory(db, on_file, new, flights)
+    inventory_ok = state["inventory"] == _expected_inventory(db, on_file, new)
     if not inventory_ok:
         problems.append("seats or rooms left do not match the reservations")
 
-    hidden = sorted({f["topic"] for f in spec["hidden_facts"]})
+    hidden = sorted({f.topic for f in spec.hidden_facts})
     asked_ok = state["learned_from_traveller"] == hidden
     if not asked_ok:
         problems.append(
@@ -154,7 +155,7 @@ RESTS_ON = {"flight": {"payment", "party"}, "hotel": {"payment", "party", "hotel
 """The hidden-fact topics (``generator``) a new booking of each kind depends on."""
 
 
-def _rests_on(record: Record, hidden: list[str]) -> set[str]:
+def _rests_on(record: Record, hidden: Sequence[str]) -> set[str]:
     """The facts the request leaves out that a new booking depends on."""
     return RESTS_ON[record["kind"]] & set(hidden)
 
@@ -187,31 +188,29 @@ def _listed_price(res: Reservation, flights: dict[str, Flight], hotels: dict[str
     return hotels[res.item_id].nightly_price * nights_between(res.check_in, res.check_out)
 
 
-def _expected_inventory(
-    db: dict[str, Any], on_file: dict[str, Record], new: list[Record], flights: dict[str, Flight]
-) -> dict[str, Any]:
+def _expected_inventory(db: Database, on_file: dict[str, Record], new: list[Record]) -> Record:
     """Seats and rooms of the initial database, less what the end state's bookings hold
     beyond what the reservations on file held at the start."""
     held: Counter[tuple[str, str | None]] = Counter()
     for record in [*on_file.values(), *new]:
         if record["status"] == "active":
-            held[(record["item_id"], record["cabin"])] += _occupancy(record)
-    for before in db["reservations"]:
-        if before["status"] == "active":
-            held[(before["item_id"], before["cabin"])] -= _occupancy(before)
+            held[(record["item_id"], record["cabin"])] += _occupancy(
+                record["kind"], record["passengers"]
+            )
+    for before in db.reservations:
+        if before.status == "active":
+            held[(before.item_id, before.cabin)] -= _occupancy(before.kind, before.passengers)
     return {
         "flight_seats": {
-            f["flight_id"]: {
-                cabin: n - held[(f["flight_id"], cabin)] for cabin, n in f["seats"].items()
-            }
-            for f in sorted(db["flights"], key=lambda f: f["flight_id"])
+            f.flight_id: {cabin: n - held[(f.flight_id, cabin)] for cabin, n in f.seats.items()}
+            for f in sorted(db.flights, key=lambda f: f.flight_id)
         },
         "hotel_rooms": {
-            h["hotel_id"]: h["rooms_available"] - held[(h["hotel_id"], None)]
-            for h in sorted(db["hotels"], key=lambda h: h["hotel_id"])
+            h.hotel_id: h.rooms_available - held[(h.hotel_id, None)]
+            for h in sorted(db.hotels, key=lambda h: h.hotel_id)
         },
     }
 
 
-def _occupancy(record: Record) -> int:
-    return len(record["passengers"]) if record["kind"] == "flight" else 1
+def _occupancy(kind: ReservationKind, passengers: Sequence[str]) -> int:
+    return len(passengers) if kind == "flight" else 1

@@ -1,71 +1,66 @@
-"""The travel agency back office: its database records and the tools an agent uses on it.
+"""The travel agency back office: its database and the tools an agent uses on it.
 
-The world is built from a task spec (plain JSON) and mutated only through the ``@tool``
-methods. Every movement of money goes through ``_move_money`` and lands in the ledger (a
-booking's charge, a change's fare difference, a cancellation's refund), and every booking,
-change and cancellation keeps the seat and room inventory in step; ``state.py`` turns all
-of it into the canonical end state the verifier grades.
+The world is built from a task spec (``spec.TripSpec``, whose flight, hotel and payment
+records are its rows) and mutated only through the ``@tool`` methods. Every movement of
+money goes through ``_move_money`` and lands in the ledger (a booking's charge, a change's
+fare difference, a cancellation's refund), and every booking, change and cancellation keeps
+the seat and room inventory in step; ``state.py`` turns all of it into the canonical end
+state the verifier grades.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from llmgym.environments.trip_booking.spec import (
+    Cabin,
+    Customer,
+    Flight,
+    Hotel,
+    PaymentMethod,
+    ReservationKind,
+    ReservationOnFile,
+    ReservationStatus,
+    TripSpec,
+)
 from llmgym.tools import ToolError, tool
 from llmgym.users import Fact, ScriptedUser
-
-Cabin = Literal["economy", "business"]
-
-
-@dataclass(frozen=True)
-class Flight:
-    flight_id: str
-    airline: str
-    origin: str
-    destination: str
-    date: str
-    depart: str
-    arrive: str
-    stops: int
-    fares: dict[str, int]
-    seats: dict[str, int]
-
-
-@dataclass(frozen=True)
-class Hotel:
-    hotel_id: str
-    name: str
-    city: str
-    area: str
-    stars: int
-    nightly_price: int
-    rooms_available: int
-    refundable: bool
-
-
-@dataclass(frozen=True)
-class PaymentMethod:
-    payment_id: str
-    kind: str  # "credit_card" | "travel_voucher"
-    label: str
-    balance: int | None = None  # vouchers only
 
 
 @dataclass
 class Reservation:
+    """A reservation as it stands in the world: on file before the episode, or made in it."""
+
     reservation_id: str
-    kind: str  # "flight" | "hotel"
+    kind: ReservationKind
     item_id: str  # flight_id or hotel_id
     passengers: list[str]
     payment_id: str
     total_price: int
-    cabin: str | None = None
+    cabin: Cabin | None = None
     check_in: str | None = None
     check_out: str | None = None
     refundable: bool = True
-    status: str = "active"
+    status: ReservationStatus = "active"
+
+    @classmethod
+    def on_file(cls, record: ReservationOnFile) -> Reservation:
+        """The reservation ``record`` of the task's database, as the world holds it."""
+        return cls(
+            reservation_id=record.reservation_id,
+            kind=record.kind,
+            item_id=record.item_id,
+            passengers=list(record.passengers),
+            payment_id=record.payment_id,
+            total_price=record.total_price,
+            cabin=record.cabin,
+            check_in=record.check_in,
+            check_out=record.check_out,
+            refundable=record.refundable,
+            status=record.status,
+        )
 
 
 @dataclass(frozen=True)
@@ -82,7 +77,7 @@ class LedgerEntry:
 class TravelWorld:
     """Database state plus the tools over it."""
 
-    customer: dict[str, Any]
+    profile: Customer
     payments: dict[str, PaymentMethod]
     flights: dict[str, Flight]
     hotels: dict[str, Hotel]
@@ -104,31 +99,34 @@ class TravelWorld:
     profile_viewed: bool = False
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> TravelWorld:
-        db = spec["db"]
+    def from_spec(cls, spec: TripSpec) -> TravelWorld:
+        db = spec.db
         return cls(
-            customer=dict(db["customer"]),
-            payments={p["payment_id"]: PaymentMethod(**p) for p in db["payments"]},
-            flights={f["flight_id"]: Flight(**f) for f in db["flights"]},
-            hotels={h["hotel_id"]: Hotel(**h) for h in db["hotels"]},
-            reservations={r["reservation_id"]: Reservation(**r) for r in db["reservations"]},
-            paid_before={r["reservation_id"]: r["total_price"] for r in db["reservations"]},
-            initial_items={r["reservation_id"]: r["item_id"] for r in db["reservations"]},
+            profile=db.customer,
+            payments={p.payment_id: p for p in db.payments},
+            flights={f.flight_id: f for f in db.flights},
+            hotels={h.hotel_id: h for h in db.hotels},
+            reservations={r.reservation_id: Reservation.on_file(r) for r in db.reservations},
+            paid_before={r.reservation_id: r.total_price for r in db.reservations},
+            initial_items={r.reservation_id: r.item_id for r in db.reservations},
             traveller=ScriptedUser(
-                name=db["customer"]["name"].split()[0],
-                facts=tuple(
-                    Fact(f["topic"], f["answer"], tuple(f["keywords"]))
-                    for f in spec["hidden_facts"]
-                ),
+                name=db.customer.name.split()[0],
+                facts=tuple(Fact(f.topic, f.answer, f.keywords) for f in spec.hidden_facts),
             ),
         )
+
+    @property
+    def customer(self) -> dict[str, Any]:
+        """The customer's profile as JSON (``get_profile`` adds the payment methods)."""
+        return self.profile.model_dump(mode="json")
 
     # --- read-only tools --------------------------------------------------------------------
     @tool
     def get_profile(self) -> dict[str, Any]:
         """Show the customer's profile: name, loyalty tier, companions and payment methods on file."""
         self.profile_viewed = True
-        return {**self.customer, "payment_methods": [asdict(p) for p in self.payments.values()]}
+        methods = [p.model_dump(mode="json") for p in self.payments.values()]
+        return {**self.customer, "payment_methods": methods}
 
     @tool
     def search_flights(self, origin: str, destination: str, date: str) -> list[dict[str, Any]]:
@@ -143,11 +141,11 @@ class TravelWorld:
         date = iso_day(date, "date")
         self.searches.add(("flights", origin, destination, date))
         found = [
-            asdict(f)
+            f
             for f in self.flights.values()
             if (f.origin, f.destination, f.date) == (origin, destination, date)
         ]
-        return sorted(found, key=lambda f: f["depart"])
+        return [f.model_dump(mode="json") for f in sorted(found, key=lambda f: f.depart)]
 
     @tool
     def search_hotels(self, city: str, check_in: str, check_out: str) -> list[dict[str, Any]]:
@@ -163,7 +161,11 @@ class TravelWorld:
         if check_out <= check_in:
             raise ToolError(f"check_out ({check_out}) must be after check_in ({check_in})")
         self.searches.add(("hotels", city, check_in, check_out))
-        return [asdict(h) for h in self.hotels.values() if h.city == city and h.rooms_available > 0]
+        return [
+            h.model_dump(mode="json")
+            for h in self.hotels.values()
+            if h.city == city and h.rooms_available > 0
+        ]
 
     @tool
     def list_reservations(self) -> list[dict[str, Any]]:
@@ -195,8 +197,8 @@ class TravelWorld:
         """Charge (amount > 0) or refund (amount < 0) ``payment_id`` for ``res``; log it."""
         payment = self.payments[payment_id]
         if payment.balance is not None:
-            self.payments[payment_id] = PaymentMethod(
-                **{**asdict(payment), "balance": payment.balance - amount}
+            self.payments[payment_id] = payment.model_copy(
+                update={"balance": payment.balance - amount}
             )
         self.ledger.append(LedgerEntry(res.reservation_id, payment_id, reason, amount))
 
@@ -205,19 +207,19 @@ class TravelWorld:
         before = self.paid_before.get(reservation_id, 0)
         return before + sum(e.amount for e in self.ledger if e.reservation_id == reservation_id)
 
-    def _take_seats(self, flight_id: str, cabin: str, count: int) -> None:
+    def _take_seats(self, flight_id: str, cabin: Cabin, count: int) -> None:
         """Take ``count`` seats of a cabin (a negative count gives them back)."""
         flight = self.flights[flight_id]
         seats = {**flight.seats, cabin: flight.seats[cabin] - count}
-        self.flights[flight_id] = Flight(**{**asdict(flight), "seats": seats})
+        self.flights[flight_id] = flight.model_copy(update={"seats": seats})
 
     def _take_room(self, hotel_id: str, count: int) -> None:
         hotel = self.hotels[hotel_id]
         rooms = hotel.rooms_available - count
-        self.hotels[hotel_id] = Hotel(**{**asdict(hotel), "rooms_available": rooms})
+        self.hotels[hotel_id] = hotel.model_copy(update={"rooms_available": rooms})
 
     def _check_passengers(self, passengers: list[str]) -> None:
-        known = {self.customer["name"], *self.customer.get("companions", [])}
+        known = {self.profile.name, *self.profile.companions}
         unknown = [p for p in passengers if p not in known]
         if not passengers or unknown:
             raise ToolError(
