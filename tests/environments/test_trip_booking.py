@@ -10,8 +10,10 @@ from llmgym.checks import play_episode
 from llmgym.environments.trip_booking.cheats import CHEATS
 from llmgym.environments.trip_booking.generator import generate_trip_task
 from llmgym.environments.trip_booking.goals import flight_fits, hotel_fits
+from llmgym.environments.trip_booking.spec import TripSpec
 from llmgym.environments.trip_booking.world import Flight, Hotel
 from llmgym.parsing import format_tool_call
+from llmgym.tasks import InvalidTaskSpec
 
 
 @pytest.fixture(scope="module")
@@ -293,3 +295,69 @@ def _flatten(value, prefix=""):
     for key, item in items:
         out.update(_flatten(item, f"{prefix}/{key}" if prefix else str(key)))
     return out
+
+
+# --- the typed task spec ---------------------------------------------------------------------
+def test_every_test_task_and_many_train_tasks_are_trip_specs(env):
+    tasks = [*env.split_tasks("test")]
+    tasks += [env.make_train_task(seed, d) for d in env.difficulties for seed in range(100)]
+    for task in tasks:
+        spec = TripSpec.of(task)
+        assert json.loads(spec.model_dump_json()) == task.spec, task.task_id  # nothing left out
+    assert len(tasks) == len(env.task_ids("test")) + 300
+
+
+@pytest.mark.parametrize("task_id", ["test-0002", "train-medium-7"])
+def test_reset_keeps_the_typed_spec_of_the_task(env, task_id):
+    env.reset(options={"task_id": task_id})
+    assert isinstance(env.task_spec, TripSpec)
+    assert env.task_spec == TripSpec.of(env.task)
+    assert env.task_spec.request == env.task.spec["request"]
+
+
+def _spoil_fare(spec):
+    spec["db"]["flights"][0]["fares"]["economy"] = "300"
+
+
+def _spoil_cabin(spec):
+    spec["goal"]["flights"][0]["cabin"] = "first"
+
+
+def _add_a_key(spec):
+    spec["goal"]["flights"][0]["seat"] = "aisle"
+
+
+def _drop_a_key(spec):
+    del spec["db"]["customer"]["loyalty_tier"]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "field"),
+    [
+        (_spoil_fare, "db.flights.0.fares.economy"),
+        (_spoil_cabin, "goal.flights.0.cabin"),
+        (_add_a_key, "goal.flights.0.seat"),
+        (_drop_a_key, "db.customer.loyalty_tier"),
+    ],
+)
+def test_a_spec_of_the_wrong_shape_fails_reset_and_keeps_the_episode(spoil, field):
+    env = gym.make("llmgym/TripBooking-v0").unwrapped
+    try:
+        env.reset(options={"task_id": "test-0000"})
+        env.step(format_tool_call("get_profile"))
+        task, task_spec, world = env.task, env.task_spec, env.world
+
+        def spoiled(seed, difficulty):
+            spec = generate_trip_task(seed, difficulty)
+            spoil(spec)
+            return spec
+
+        env.generate_task = spoiled
+        with pytest.raises(InvalidTaskSpec) as caught:
+            env.reset(options={"task_id": "train-easy-3"})
+        assert "'train-easy-3'" in str(caught.value) and field in str(caught.value)
+        assert env.task is task and env.task_spec is task_spec and env.world is world
+        *_, info = env.step(format_tool_call("list_reservations"))
+        assert info["turn"] == 2 and not info["invalid_action"]
+    finally:
+        env.close()
