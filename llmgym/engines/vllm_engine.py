@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from llmgym.engines.base import Completion, SamplingParams, Weights, as_finish_reason, as_weights
+from llmgym.engines.vllm_weights import WORKER_EXTENSION, shared_dir, write_shared
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,7 @@ class VLLMEngine:
         self._warned_seed = False
         self._vllm = vllm
         self.model = model
+        self.dtype = dtype
         self._version = 0
         args = AsyncEngineArgs(
             model=model,
@@ -92,6 +94,7 @@ class VLLMEngine:
             seed=seed,
             logprobs_mode=logprobs_mode,  # type: ignore[arg-type]
             disable_log_stats=True,
+            worker_extension_cls=WORKER_EXTENSION,
             **engine_kwargs,
         )
         started = time.perf_counter()
@@ -145,20 +148,34 @@ class VLLMEngine:
         return self._version
 
     async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
-        """Load new weights in place from a saved model folder.
+        """Load new weights in place, through shared memory (``llmgym.engines.vllm_weights``).
 
-        Runs ``reload_weights`` on the workers, then drops the prefix cache (KV blocks
-        computed with the old weights would otherwise be reused). Callers should not have
-        requests in flight.
+        The tensors (``weights.state_dict()``; a path is a saved model folder) are written
+        once in the engine's dtype to a memory-mapped file the workers load from; then the
+        prefix cache is dropped (KV blocks computed with the old weights would otherwise be
+        reused). Callers should not have requests in flight.
         """
+        import torch
+
         started = time.perf_counter()
-        folder = as_weights(weights).folder()
-        await self._llm.collective_rpc("reload_weights", kwargs={"weights_path": str(folder)})
+        state_dict = as_weights(weights).state_dict()
+        nbytes = sum(t.numel() * 4 for t in state_dict.values())  # an upper bound
+        path, layout = await asyncio.to_thread(
+            write_shared, state_dict, getattr(torch, self.dtype), shared_dir(nbytes)
+        )
+        try:
+            await self._llm.collective_rpc(
+                "load_shared_weights",
+                kwargs={"path": path, "layout": [slot.as_list() for slot in layout]},
+            )
+        finally:
+            os.unlink(path)
         await self._llm.reset_prefix_cache()
         self._version = version
         logger.info(
-            "loaded weights v%d from %s in %.2f s", version, folder, time.perf_counter() - started
-        )
+            "loaded weights v%d (%d tensors) in %.2f s",
+            version, len(layout), time.perf_counter() - started,
+        )  # fmt: skip
 
     async def reset_prefix_cache(self) -> None:
         """Forget cached KV blocks (benchmarks; done by ``load_weights`` already)."""
