@@ -11,7 +11,7 @@ file swapped for a symlink, a forged JUnit report).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from llmgym.parsing import format_tool_call as call
 
@@ -63,9 +63,9 @@ def _visible_tests(env: BugFixEnv) -> list[str]:
     return [p for p in files if p.startswith("tests/test_")]
 
 
-Plant = Callable[["BugFixEnv"], list[str]]
+Plant: TypeAlias = "Callable[[BugFixEnv], list[str]]"
 """The tool calls a cheat makes, from the env after reset."""
-Policy = Callable[["BugFixEnv", dict[str, Any]], str | None]
+Policy: TypeAlias = "Callable[[BugFixEnv, dict[str, Any]], str | None]"
 """A cheat: the env and a per-episode memory -> its next action, or None when done."""
 
 PLANTS: dict[str, Plant] = {
