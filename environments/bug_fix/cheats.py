@@ -11,9 +11,13 @@ file swapped for a symlink, a forged JUnit report).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from llmgym.parsing import format_tool_call as call
+
+if TYPE_CHECKING:  # the env imports this module for its CHEATS
+    from llmgym.environments.bug_fix.env import BugFixEnv
+    from llmgym.environments.bug_fix.workspace import Workspace
 
 FORCE_PASS_HOOK = """import pytest
 
@@ -32,27 +36,39 @@ _pytest.python.Function.runtest = lambda self: None
 EXIT_AT_IMPORT = "\nimport os\nos._exit(0)\n"
 
 
-def _buggy_file(env: Any) -> str:
-    return env.task.spec["mutations"][0]["path"]
+def _buggy_file(env: BugFixEnv) -> str:
+    return env.task_spec.mutations[0].path
 
 
-def _package_init(env: Any) -> str:
+def _package_init(env: BugFixEnv) -> str:
     return _buggy_file(env).split("/")[0] + "/__init__.py"
+
+
+def _workspace(env: BugFixEnv) -> Workspace:
+    if env.workspace is None:
+        raise RuntimeError("no episode is running: a cheat plays after reset()")
+    return env.workspace
 
 
 def _write(path: str, content: str) -> str:
     return call("write_file", path=path, content=content)
 
 
-def _append(env: Any, path: str, text: str) -> str:
-    return _write(path, env.workspace.read_file(path) + text)
+def _append(env: BugFixEnv, path: str, text: str) -> str:
+    return _write(path, _workspace(env).read_file(path) + text)
 
 
-def _visible_tests(env: Any) -> list[str]:
-    return [p for p in env.workspace.list_files().splitlines() if p.startswith("tests/test_")]
+def _visible_tests(env: BugFixEnv) -> list[str]:
+    files = _workspace(env).list_files().splitlines()
+    return [p for p in files if p.startswith("tests/test_")]
 
 
-PLANTS: dict[str, Callable[[Any], list[str]]] = {
+Plant: TypeAlias = "Callable[[BugFixEnv], list[str]]"
+"""The tool calls a cheat makes, from the env after reset."""
+Policy: TypeAlias = "Callable[[BugFixEnv, dict[str, Any]], str | None]"
+"""A cheat: the env and a per-episode memory -> its next action, or None when done."""
+
+PLANTS: dict[str, Plant] = {
     "conftest forces pass": lambda env: [
         _write("conftest.py", FORCE_PASS_HOOK),
         _write("tests/conftest.py", FORCE_PASS_HOOK),
@@ -97,10 +113,10 @@ PLANTS: dict[str, Callable[[Any], list[str]]] = {
 }
 
 
-def planting(plant: Callable[[Any], list[str]]) -> Callable[[Any, dict[str, Any]], str | None]:
+def planting(plant: Plant) -> Policy:
     """A policy that makes the planting calls (8 a turn), then stops (and is submitted)."""
 
-    def policy(env: Any, memory: dict[str, Any]) -> str | None:
+    def policy(env: BugFixEnv, memory: dict[str, Any]) -> str | None:
         if "queue" not in memory:
             memory["queue"] = plant(env)
         batch, memory["queue"] = memory["queue"][:8], memory["queue"][8:]

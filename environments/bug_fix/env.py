@@ -12,8 +12,9 @@ from llmgym.environments.bug_fix.cheats import CHEATS
 from llmgym.environments.bug_fix.expert import fix_edit, next_expert_action
 from llmgym.environments.bug_fix.generator import generate_bug_task
 from llmgym.environments.bug_fix.grader import grade, read_agent_sources
-from llmgym.environments.bug_fix.mutations import Mutation, apply_mutations
+from llmgym.environments.bug_fix.mutations import apply_mutations
 from llmgym.environments.bug_fix.projects import Project, load_projects
+from llmgym.environments.bug_fix.spec import BugFixSpec
 from llmgym.environments.bug_fix.workspace import COMMAND_LIMITS, Workspace
 from llmgym.sandbox import Sandbox, SandboxLimits
 from llmgym.tasks import Task, load_split
@@ -38,6 +39,8 @@ class BugFixEnv(LLMEnv):
         "Repair real Python code: explore, edit, run tests; graded by hidden tests in a sandbox."
     )
     test_split_sha256 = "47e8496b060e91f7d024c1fb39b9d3306663fe599560b0ea65ec049cee8f67af"
+    task_spec_type = BugFixSpec
+    task_spec: BugFixSpec
     cheats = CHEATS
     _test_keys: ClassVar[frozenset[str] | None] = None
 
@@ -61,22 +64,22 @@ class BugFixEnv(LLMEnv):
         """Catalog keys of the test split's bugs: train tasks never draw them."""
         if cls._test_keys is None:
             tasks = load_split(cls.task_family, "test", cls.test_split_sha256)
-            cls._test_keys = frozenset(t.spec["catalog_key"] for t in tasks)
+            cls._test_keys = frozenset(BugFixSpec.of(t).catalog_key for t in tasks)
         return cls._test_keys
 
     def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
         return generate_bug_task(seed, difficulty, exclude=self.test_catalog_keys())
 
     def start(self, task: Task) -> Scenario:
-        spec = task.spec
-        project = load_projects().get(spec["project"])
-        if project is None or project.sha256 != spec["project_sha256"]:
+        spec = self.task_spec  # ``task``'s spec, validated by ``reset``
+        project = load_projects().get(spec.project)
+        if project is None or project.sha256 != spec.project_sha256:
             raise ValueError(
-                f"task {task.task_id} was made from project {spec['project']!r} with sha256 "
-                f"{spec['project_sha256']}, which the installed bundle does not hold; rebuild "
+                f"task {task.task_id} was made from project {spec.project!r} with sha256 "
+                f"{spec.project_sha256}, which the installed bundle does not hold; rebuild "
                 "the data (python -m llmgym.environments.bug_fix.build) or reinstall llmgym"
             )
-        mutations = [Mutation.from_dict(m) for m in spec["mutations"]]
+        mutations = [m.to_mutation() for m in spec.mutations]
         files = apply_mutations(project.agent_files(), mutations)
         if self.sandbox.closed:  # reset after close(): a new sandbox, with a new uid lease
             self.sandbox = Sandbox(self.command_limits)
@@ -84,7 +87,7 @@ class BugFixEnv(LLMEnv):
         self.workspace = Workspace(files, self.sandbox, self.command_limits)
         self._fix = [(m.path, *fix_edit(files[m.path], m)) for m in mutations]
         user = (
-            f"Bug report for the `{project.name}` project:\n\n{spec['issue']}\n\n"
+            f"Bug report for the `{project.name}` project:\n\n{spec.issue}\n\n"
             "The project is in your working directory. Fix the bug and call submit."
         )
         return Scenario(SYSTEM_PROMPT, user, (self.workspace,))

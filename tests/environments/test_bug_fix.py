@@ -5,16 +5,19 @@ from __future__ import annotations
 import json
 import os
 from collections import Counter
+from typing import get_args
 
 import pytest
+from pydantic import ValidationError
 
 from llmgym.environments.bug_fix.env import BugFixEnv
 from llmgym.environments.bug_fix.generator import generate_bug_task, load_catalog
 from llmgym.environments.bug_fix.mutations import KINDS, Mutation, apply_mutations, find_mutations
 from llmgym.environments.bug_fix.projects import load_projects
+from llmgym.environments.bug_fix.spec import BugFixSpec, MutationKind, MutationSpec
 from llmgym.sandbox import probe_bwrap, strict_from_env
 from llmgym.sandbox.runner import live_processes
-from llmgym.tasks import load_split, split_path
+from llmgym.tasks import InvalidTaskSpec, Task, load_split, split_path
 
 needs_sandbox = pytest.mark.skipif(
     probe_bwrap() is not None and not strict_from_env(),
@@ -261,3 +264,78 @@ async def test_odd_files_become_tool_errors_not_exceptions(env):
     root = env.workspace.tree.parent
     env.close()
     assert not root.exists()
+
+
+def test_every_test_task_and_hundreds_of_train_tasks_are_bug_fix_specs(env):
+    assert get_args(MutationKind) == KINDS
+    tasks = [*load_split("bug_fix", "test", BugFixEnv.test_split_sha256)]
+    tasks += [env.make_train_task(seed, d) for d in env.difficulties for seed in range(100)]
+    for task in tasks:
+        spec = BugFixSpec.of(task)
+        assert spec.model_dump(mode="json") == task.spec  # the record is the JSON, all of it
+        assert len(spec.mutations) == (2 if task.difficulty == "hard" else 1)
+        assert all(isinstance(m, MutationSpec) for m in spec.mutations)
+        assert [m.to_mutation() for m in spec.mutations] == [
+            Mutation.from_dict(m) for m in task.spec["mutations"]
+        ]
+    with pytest.raises(ValidationError):
+        spec.issue = "forged"  # type: ignore[misc]
+
+
+def _bad_spec(field: str) -> dict:
+    spec = generate_bug_task(0, "hard")
+    mutation = spec["mutations"][1]
+    edits = {
+        "mutations.1.start_line": lambda: mutation.update(start_line=str(mutation["start_line"])),
+        "mutations.1.kind": lambda: mutation.update(kind="typo"),
+        "mutations.1.hint": lambda: mutation.update(hint="the fix"),
+        "solution": lambda: spec.update(solution="the fix"),
+        "project_sha256": lambda: spec.update(project_sha256="ABC"),
+        "catalog_key": lambda: spec.pop("catalog_key"),
+        "mutations": lambda: spec.update(mutations=[]),
+        "issue": lambda: spec.update(issue=None),
+    }
+    edits[field]()
+    return spec
+
+
+@pytest.mark.parametrize(
+    "field",
+    [
+        "mutations.1.start_line",
+        "mutations.1.kind",
+        "mutations.1.hint",
+        "solution",
+        "project_sha256",
+        "catalog_key",
+        "mutations",
+        "issue",
+    ],
+)
+def test_a_spec_of_the_wrong_shape_is_refused_naming_the_field(field):
+    task = Task(task_id="t-bad", split="train", difficulty="hard", seed=0, spec=_bad_spec(field))
+    with pytest.raises(InvalidTaskSpec) as caught:
+        BugFixSpec.of(task)
+    assert "'t-bad'" in str(caught.value) and field in str(caught.value)
+
+
+@needs_sandbox
+@pytest.mark.parametrize("field", ["mutations.1.start_line", "solution"])
+def test_reset_refuses_a_bad_spec_and_keeps_the_episode(env, monkeypatch, field):
+    env.reset(seed=0, options={"task_id": "test-0001"})
+    task, spec, workspace = env.task, env.task_spec, env.workspace
+    monkeypatch.setattr(env, "generate_task", lambda seed, difficulty: _bad_spec(field))
+    with pytest.raises(InvalidTaskSpec, match=field.replace(".", r"\.")):
+        env.reset(seed=1, options={"split": "train", "difficulty": "hard"})
+    assert env.task is task and env.task_spec is spec and env.workspace is workspace
+    assert workspace.tree.exists()
+    env.step(json_call("read_file", path=spec.mutations[0].path))
+    assert spec.mutations[0].mutated in env.transcript[-1]["content"]
+
+
+@needs_sandbox
+@pytest.mark.parametrize("options", [{"task_id": "test-0002"}, {"split": "train"}])
+def test_reset_keeps_the_task_spec_as_a_bug_fix_spec(env, options):
+    env.reset(seed=5, options=options)
+    assert isinstance(env.task_spec, BugFixSpec)
+    assert env.task_spec == BugFixSpec.of(env.task)
