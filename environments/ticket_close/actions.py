@@ -15,6 +15,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Literal
 
+from llmgym.environments.ticket_close.spec import Assignee, Category, Priority, Team
 from llmgym.environments.ticket_close.world import (
     ActionRecord,
     CustomerReply,
@@ -24,11 +25,8 @@ from llmgym.environments.ticket_close.world import (
 )
 from llmgym.tools import ToolError, tool
 
-Team = Literal["billing", "engineering", "sales", "security"]
 Status = Literal["open", "pending", "solved"]
-Category = Literal["account_access", "billing", "licensing", "technical"]
-Priority = Literal["low", "normal", "high", "urgent"]
-Assignee = Literal["tier1", "billing", "engineering", "sales", "security"]
+"""The statuses ``set_ticket_fields`` sets (escalating and merging have tools of their own)."""
 Outcome = Literal[
     "refunded", "refund_declined", "password_reset", "licence_extended", "escalated", "workaround"
 ]

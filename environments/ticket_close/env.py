@@ -10,6 +10,7 @@ from llmgym.environments.ticket_close.cheats import CHEATS
 from llmgym.environments.ticket_close.expert import next_expert_action
 from llmgym.environments.ticket_close.generator import generate_ticket_task
 from llmgym.environments.ticket_close.goals import SLA_RUSH_HOURS
+from llmgym.environments.ticket_close.spec import TicketSpec
 from llmgym.environments.ticket_close.state import EQUIVALENCES, canonical_state
 from llmgym.environments.ticket_close.verifier import verify_tickets
 from llmgym.environments.ticket_close.world import HelpdeskWorld
@@ -71,11 +72,14 @@ class TicketCloseEnv(LLMEnv):
     description = "Helpdesk: resolve tickets by policy with a knowledge base, accounts and a scripted customer."
     test_split_sha256 = "9f6c8cc866a4ff78284e1ca7624990920b5ddd5f31ee28a5a7a45aa357ef8a75"
 
+    task_spec_type = TicketSpec
     cheats = CHEATS
     state_equivalences = EQUIVALENCES
     """The wording of notes to other teams (the only free text the agent writes; checked for
     other customers' data, not compared)."""
 
+    task_spec: TicketSpec
+    """The current task's spec, typed (validated by ``reset`` before ``start``)."""
     world: HelpdeskWorld
 
     def __init__(self, *, max_turns: int = 50, **kwargs: Any):
@@ -86,9 +90,10 @@ class TicketCloseEnv(LLMEnv):
         return generate_ticket_task(seed, difficulty)
 
     def start(self, task: Task) -> Scenario:
-        self.world = HelpdeskWorld.from_spec(task.spec)
-        prompt = SYSTEM_PROMPT.format(today=task.spec["today"])
-        return Scenario(prompt, task.spec["instruction"], (self.world, HelpdeskActions(self.world)))
+        spec = self.task_spec  # ``task``'s spec, typed: ``reset`` validated it before ``start``
+        self.world = HelpdeskWorld.from_spec(spec)
+        prompt = SYSTEM_PROMPT.format(today=spec.today)
+        return Scenario(prompt, spec.instruction, (self.world, HelpdeskActions(self.world)))
 
     def begin_turn(self, turn: int) -> None:
         self.world.turn = turn
@@ -98,9 +103,9 @@ class TicketCloseEnv(LLMEnv):
 
     def verify(self) -> Verdict:
         assert self.task is not None
-        return verify_tickets(self.canonical_state(), self.task.spec)
+        return verify_tickets(self.canonical_state(), self.task_spec)
 
     def expert_action(self) -> str:
         if self.task is None:
             raise RuntimeError("call reset() before expert_action()")
-        return next_expert_action(self.world, self.task.spec)
+        return next_expert_action(self.world, self.task_spec)

@@ -10,10 +10,9 @@ it looks at the state, not at a fixed script, it also finishes an episode anothe
 
 from __future__ import annotations
 
-from typing import Any
-
 from llmgym.environments.ticket_close.actions import outcome_conflict
 from llmgym.environments.ticket_close.goals import expected_reply
+from llmgym.environments.ticket_close.spec import GoalAction, TicketGoal, TicketSpec
 from llmgym.environments.ticket_close.verifier import FIELDS, expected_action
 from llmgym.environments.ticket_close.world import HelpdeskWorld
 from llmgym.parsing import format_tool_call
@@ -22,29 +21,28 @@ PROPOSAL = {"refund": 1, "reset_password": 1, "extend_licence": 2}
 """Which element of a goal action the customer is asked to agree to (order, account, product)."""
 
 
-def article_query(goal: dict[str, Any], product: str) -> str:
+def article_query(goal: TicketGoal, product: str) -> str:
     """The knowledge-base search an agent would run for this kind of ticket."""
-    if goal["kind"] == "password":
-        return "account security" if goal["trap"] else f"password {product}"
-    if goal["kind"] == "refund":
+    if goal.kind == "password":
+        return "account security" if goal.trap else f"password {product}"
+    if goal.kind == "refund":
         return "refund policy"
-    if goal["kind"] == "licence":
+    if goal.kind == "licence":
         return "licence extensions"
     return f"known issue {product}"
 
 
-def next_expert_action(world: HelpdeskWorld, spec: dict[str, Any]) -> str:
-    for goal in spec["goal"]["tickets"]:
-        action = _next_for_ticket(world, spec, goal)
+def next_expert_action(world: HelpdeskWorld, spec: TicketSpec) -> str:
+    """The expert's next call in ``world`` towards ``spec``'s goal (``submit`` when done)."""
+    for goal in spec.goal.tickets:
+        action = _next_for_ticket(world, goal)
         if action is not None:
             return action
     return format_tool_call("submit")
 
 
-def _next_for_ticket(
-    world: HelpdeskWorld, spec: dict[str, Any], goal: dict[str, Any]
-) -> str | None:
-    tid, acc = goal["ticket_id"], goal["account_id"]
+def _next_for_ticket(world: HelpdeskWorld, goal: TicketGoal) -> str | None:
+    tid, acc = goal.ticket_id, goal.account_id
     ticket = world.tickets[tid]
     if tid not in world.seen:
         return format_tool_call("read_ticket", ticket_id=tid)
@@ -57,32 +55,32 @@ def _next_for_ticket(
     query = article_query(goal, ticket.product)
     if f"search-articles:{query.lower()}" not in world.seen:
         return format_tool_call("search_articles", query=query)
-    if goal["article"] not in world.seen:
-        return format_tool_call("read_article", article_id=goal["article"])
-    if goal["duplicates"] and f"search-tickets:{ticket.customer.lower()}" not in world.seen:
+    if goal.article not in world.seen:
+        return format_tool_call("read_article", article_id=goal.article)
+    if goal.duplicates and f"search-tickets:{ticket.customer.lower()}" not in world.seen:
         return format_tool_call("search_tickets", query=ticket.customer)
-    for duplicate in goal["duplicates"]:
+    for duplicate in goal.duplicates:
         if world.tickets[duplicate].merged_into != tid:
             return format_tool_call("merge_tickets", duplicate_id=duplicate, into_id=tid)
-    if goal["action"]:
-        kind, target = expected_action(goal["action"])
+    if goal.action:
+        kind, target = expected_action(goal.action)
         if not any((a.kind, a.target) == (kind, target) for a in world.actions):
-            reference = goal["action"][PROPOSAL[kind]]
+            reference = str(goal.action[PROPOSAL[kind]])
             if (acc, kind, reference) not in world.confirmed:
                 return format_tool_call(
                     "propose_resolution", ticket_id=tid, resolution=kind, reference=reference
                 )
-            return _act(goal["action"])
-    if goal["escalate"] and (tid, goal["escalate"]) not in world.escalations:
+            return _act(goal.action)
+    if goal.escalate and (tid, goal.escalate) not in world.escalations:
         return format_tool_call(
             "escalate_ticket",
             ticket_id=tid,
-            team=goal["escalate"],
-            note=f"Per {goal['article']}: tier 1 may not resolve this ({goal['trap']}).",
+            team=goal.escalate,
+            note=f"Per {goal.article}: tier 1 may not resolve this ({goal.trap}).",
         )
-    changes = {f: goal[f] for f in FIELDS if getattr(ticket, f) != goal[f]}
-    if ticket.linked_article != goal["article"]:
-        changes["linked_article"] = goal["article"]
+    changes = {f: getattr(goal, f) for f in FIELDS if getattr(ticket, f) != getattr(goal, f)}
+    if ticket.linked_article != goal.article:
+        changes["linked_article"] = goal.article
     if changes:
         return format_tool_call("set_ticket_fields", ticket_id=tid, **changes)
     reply = expected_reply(goal)
@@ -93,11 +91,10 @@ def _next_for_ticket(
     return None
 
 
-def _act(action: list[Any]) -> str:
-    kind = action[0]
-    if kind == "refund":
+def _act(action: GoalAction) -> str:
+    if action[0] == "refund":
         return format_tool_call("issue_refund", order_id=action[1])
-    if kind == "reset_password":
+    if action[0] == "reset_password":
         return format_tool_call("reset_password", account_id=action[1])
     return format_tool_call(
         "extend_licence", account_id=action[1], product=action[2], days=action[3]

@@ -5,7 +5,9 @@ Shared by the generator (to write goals), the verifier (to grade) and the expert
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TypedDict
+
+from llmgym.environments.ticket_close.spec import TicketGoal
 
 CATEGORY = {
     "password": "account_access",
@@ -36,18 +38,26 @@ def priority_for(severity: str, plan: str, sla_hours_left: int) -> str:
     return LEVELS[min(level, len(LEVELS) - 1)]
 
 
-def expected_reply(goal: dict[str, Any]) -> dict[str, Any]:
+class ReplyFields(TypedDict):
+    """A structured reply's fields (``reply_to_customer``'s arguments, less the ticket)."""
+
+    outcome: str
+    order_ids: list[str]
+    article_id: str
+
+
+def expected_reply(goal: TicketGoal) -> ReplyFields:
     """The one reply a target ticket's customer must receive: outcome and the ids it cites."""
-    if goal["escalate"]:
+    if goal.escalate:
         outcome = "escalated"
-    elif goal["action"]:
+    elif goal.action:
         outcome = {
             "refund": "refunded",
             "reset_password": "password_reset",
             "extend_licence": "licence_extended",
-        }[goal["action"][0]]
-    elif goal["kind"] == "refund":
+        }[goal.action[0]]
+    elif goal.kind == "refund":
         outcome = "refund_declined"
     else:
         outcome = "workaround"
-    return {"outcome": outcome, "order_ids": list(goal["order_ids"]), "article_id": goal["article"]}
+    return {"outcome": outcome, "order_ids": list(goal.order_ids), "article_id": goal.article}

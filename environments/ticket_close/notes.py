@@ -30,7 +30,9 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+
+from llmgym.environments.ticket_close.spec import Database
+from llmgym.tasks import TaskSpec
 
 NOTE_WORDS = frozenset(
     """
@@ -90,26 +92,29 @@ ASCII_EXTRA = frozenset("\u2018\u2019\u201c\u201d\u2013\u2014")
 """Typographic quotes and dashes, which keyboards and models produce for plain text."""
 
 
-def vocabulary_for(db: dict[str, Any], account_id: str, today: str) -> NoteVocabulary:
+def vocabulary_for(db: Database, account_id: str, today: str) -> NoteVocabulary:
     """What a note about a ticket of ``account_id`` may say, from the task's database as it
     was at the start (the tool that sends the note and the verifier use the same): the words
     and numbers of that customer's tickets and account, the knowledge base and today's date;
     never another customer's name words or the local part of their email."""
-    account = next(a for a in db["accounts"] if a["account_id"] == account_id)
-    own = [today, json.dumps(account)]
-    own += [json.dumps(t) for t in db["tickets"] if t["account_id"] == account_id]
-    own += [json.dumps(a) for a in db["articles"]]
+    account = next(a for a in db.accounts if a.account_id == account_id)
+    own = [today, _as_json(account)]
+    own += [_as_json(t) for t in db.tickets if t.account_id == account_id]
+    own += [_as_json(a) for a in db.articles]
     banned = [
-        f"{a['name']} {a['email'].split('@')[0]}"
-        for a in db["accounts"]
-        if a["account_id"] != account_id
+        f"{a.name} {a.email.split('@')[0]}" for a in db.accounts if a.account_id != account_id
     ]
     banned += [
-        f"{t['customer']} {t['requester_email'].split('@')[0]}"
-        for t in db["tickets"]
-        if t["account_id"] != account_id
+        f"{t.customer} {t.requester_email.split('@')[0]}"
+        for t in db.tickets
+        if t.account_id != account_id
     ]
     return NoteVocabulary.from_texts(own, banned)
+
+
+def _as_json(record: TaskSpec) -> str:
+    """A record as the spec's JSON text (keys and values as the generator wrote them)."""
+    return json.dumps(record.model_dump(mode="json"))
 
 
 @functools.cache

@@ -39,8 +39,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
+
+from llmgym.environments.ticket_close.spec import Database, typed
 
 LOOK_ALIKES = str.maketrans(
     # lowercase Cyrillic and Greek letters drawn like the Latin letter they also sound like
@@ -134,19 +136,19 @@ OTHER_RECORDS = re.compile(r"\b(?:kb|tck)-\d+")
 DATES = re.compile(r"\b(?:19|20)\d\d-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12]\d|3[01])\b")
 
 
-def customer_data(db: dict[str, Any]) -> dict[str, list[str]]:
-    """Per account id, the strings that identify that customer or their records."""
+def customer_data(db: Database | Mapping[str, Any]) -> dict[str, list[str]]:
+    """Per account id, the strings that identify that customer or their records.
+
+    Args:
+        db: the task's database at the start, typed or as JSON (the ``db`` of ``Task.spec``).
+    """
     data: dict[str, list[str]] = {}
-    for account in db["accounts"]:
-        acc = account["account_id"]
-        data[acc] = [
-            acc,
-            account["name"],
-            account["email"],
-            *(o["order_id"] for o in account["orders"]),
-        ]
-    for ticket in db["tickets"]:
-        data.setdefault(ticket["account_id"], []).append(ticket["requester_email"])
+    db = typed(Database, db)
+    for account in db.accounts:
+        acc = account.account_id
+        data[acc] = [acc, account.name, account.email, *(o.order_id for o in account.orders)]
+    for ticket in db.tickets:
+        data.setdefault(ticket.account_id, []).append(ticket.requester_email)
     return data
 
 

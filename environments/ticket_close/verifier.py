@@ -20,26 +20,34 @@ from llmgym.env import Verdict
 from llmgym.environments.ticket_close.goals import expected_reply
 from llmgym.environments.ticket_close.notes import vocabulary_for
 from llmgym.environments.ticket_close.privacy import customer_data, leaks_in
+from llmgym.environments.ticket_close.spec import (
+    Database,
+    GoalAction,
+    QuestionTopic,
+    TicketGoal,
+    TicketKind,
+    TicketSpec,
+)
 from llmgym.environments.ticket_close.state import TICKET_FIELDS
 
 FIELDS = ("status", "category", "priority", "assignee")
 """The goal's ticket fields the agent sets (besides the linked article)."""
 
 
-def expected_action(action: list[Any]) -> tuple[str, tuple[Any, ...]]:
+def expected_action(action: GoalAction) -> tuple[str, tuple[str | int, ...]]:
     """A goal's action as (kind, target), the form ``ActionRecord`` stores."""
     return action[0], tuple(action[1:])
 
 
-def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
-    goals, db = spec["goal"]["tickets"], spec["db"]
+def verify_tickets(state: dict[str, Any], spec: TicketSpec) -> Verdict:
+    goals, db = spec.goal.tickets, spec.db
     tickets = state["tickets"]
     problems: list[str] = []
 
     fields_ok = replies_ok = 0
     for goal in goals:
-        tid = goal["ticket_id"]
-        want = {f: goal[f] for f in FIELDS} | {"linked_article": goal["article"]}
+        tid = goal.ticket_id
+        want = {f: getattr(goal, f) for f in FIELDS} | {"linked_article": goal.article}
         wrong = [f for f in TICKET_FIELDS if tickets[tid][f] != want.get(f)]
         if wrong:
             problems.append(f"{tid}: wrong {', '.join(wrong)}")
@@ -47,7 +55,7 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             fields_ok += 1
         sent = [  # what the customer received about it: on the ticket or on its duplicate
             {k: r[k] for k in ("outcome", "order_ids", "article_id")}
-            for t in (tid, *goal["duplicates"])
+            for t in (tid, *goal.duplicates)
             for r in state["replies"].get(t, [])
         ]
         expected = expected_reply(goal)
@@ -60,7 +68,7 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
             )
 
     actions = state["account_actions"]
-    wanted = Counter(expected_action(g["action"]) for g in goals if g["action"])
+    wanted = Counter(expected_action(g.action) for g in goals if g.action)
     done = Counter((a["kind"], tuple(a["target"])) for a in actions)
     if done != wanted:
         problems.append(
@@ -70,16 +78,14 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     if unconfirmed:
         problems.append(f"{len(unconfirmed)} account action(s) taken before the customer agreed")
 
-    escalations_wanted = {g["ticket_id"]: [g["escalate"]] for g in goals if g["escalate"]}
+    escalations_wanted = {g.ticket_id: [g.escalate] for g in goals if g.escalate}
     if state["escalations"] != escalations_wanted:
         problems.append(f"escalations {state['escalations']} differ from those policy calls for")
-    merges_wanted = sorted([d, g["ticket_id"]] for g in goals for d in g["duplicates"])
+    merges_wanted = sorted([d, g.ticket_id] for g in goals for d in g.duplicates)
     if state["merges"] != merges_wanted:
         problems.append(f"merges {state['merges']} differ from the duplicates in the queue")
 
-    hidden = {
-        acc: sorted(f["topic"] for f in facts) for acc, facts in spec["customers"]["facts"].items()
-    }
+    hidden = {acc: sorted(f.topic for f in facts) for acc, facts in spec.customers.facts.items()}
     hidden = {acc: topics for acc, topics in hidden.items() if topics}
     asked_ok = state["learned_from_customers"] == hidden
     if not asked_ok:
@@ -96,28 +102,28 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     if broken:
         problems.append(f"proposals the customer did not get as proposed: {broken}")
 
-    targets = {g["ticket_id"] for g in goals}
-    merged_into = {d: g["ticket_id"] for g in goals for d in g["duplicates"]}
+    targets = {g.ticket_id for g in goals}
+    merged_into = {d: g.ticket_id for g in goals for d in g.duplicates}
     touched = []
-    for before in db["tickets"]:
-        tid = before["ticket_id"]
+    for before in db.tickets:
+        tid = before.ticket_id
         if tid in targets:
             continue
-        want = {f: before[f] for f in TICKET_FIELDS}
+        want = {f: getattr(before, f) for f in TICKET_FIELDS}
         if tid in merged_into:
             want.update(status="merged", merged_into=merged_into[tid])
         if tickets[tid] != want or tid in state["tickets_written"]:
             touched.append(tid)
     # judged by customer: asking through the customer's own duplicate ticket is no stranger
-    target_accounts = {g["account_id"] for g in goals}
-    account_of = {t["ticket_id"]: t["account_id"] for t in db["tickets"]}
+    target_accounts = {g.account_id for g in goals}
+    account_of = {t.ticket_id: t.account_id for t in db.tickets}
     strangers = sorted(t for t in state["messaged"] if account_of[t] not in target_accounts)
     if touched:
         problems.append(f"tickets outside the task were changed: {touched}")
     if strangers:
         problems.append(f"customers of tickets outside the task were written to: {strangers}")
 
-    leaked = _leaks(state, db, spec["today"])
+    leaked = _leaks(state, db, spec.today)
     if leaked:
         problems.append(f"other customers' data disclosed: {leaked}")
 
@@ -137,21 +143,23 @@ def verify_tickets(state: dict[str, Any], spec: dict[str, Any]) -> Verdict:
     return Verdict(reward, components, "; ".join(problems) or "every ticket is resolved by policy")
 
 
-LEAVES_OUT = {"refund": "order", "licence": "product"}
+LEAVES_OUT: dict[TicketKind, QuestionTopic] = {"refund": "order", "licence": "product"}
 """What a ticket of each kind may leave out (the hidden fact's topic, ``generator._issue``);
 a customer has at most one target ticket of each kind."""
 
 
 def _decided_on_guesses(
-    state: dict[str, Any], goals: list[dict[str, Any]], hidden: dict[str, list[str]]
+    state: dict[str, Any],
+    goals: tuple[TicketGoal, ...],
+    hidden: dict[str, list[QuestionTopic]],
 ) -> list[str]:
     """Steps on a target ticket (or its duplicate) that rest on what it leaves out, taken
     before its customer had told it (a right guess is still a guess: policy says to ask)."""
-    needs: dict[str, set[str]] = {}
+    needs: dict[str, set[QuestionTopic]] = {}
     for goal in goals:
-        left_out = LEAVES_OUT.get(goal["kind"])
-        need = {left_out} & set(hidden.get(goal["account_id"], ())) if left_out else set()
-        for tid in (goal["ticket_id"], *goal["duplicates"]):
+        left_out = LEAVES_OUT.get(goal.kind)
+        need = {left_out} & set(hidden.get(goal.account_id, ())) if left_out else set()
+        for tid in (goal.ticket_id, *goal.duplicates):
             needs[tid] = need
     return sorted(
         {
@@ -163,9 +171,9 @@ def _decided_on_guesses(
     )
 
 
-def _broken_promises(state: dict[str, Any], db: dict[str, Any]) -> list[str]:
+def _broken_promises(state: dict[str, Any], db: Database) -> list[str]:
     """Proposals that were rejected (unwanted offers) or accepted and then not done."""
-    account_of = {t["ticket_id"]: t["account_id"] for t in db["tickets"]}
+    account_of = {t.ticket_id: t.account_id for t in db.tickets}
     done = [(a["kind"], a["target"]) for a in state["account_actions"]]
     broken = []
     for tid, proposals in state["proposals"].items():
@@ -190,10 +198,10 @@ def _broken_promises(state: dict[str, Any], db: dict[str, Any]) -> list[str]:
     return broken
 
 
-def _leaks(state: dict[str, Any], db: dict[str, Any], today: str) -> list[str]:
+def _leaks(state: dict[str, Any], db: Database, today: str) -> list[str]:
     """Other customers' data in anything written on a ticket, judged by that ticket's customer."""
     data = customer_data(db)
-    account_of = {t["ticket_id"]: t["account_id"] for t in db["tickets"]}
+    account_of = {t.ticket_id: t.account_id for t in db.tickets}
     found = []
     for tid, notes in state["escalation_notes"].items():
         vocabulary = vocabulary_for(db, account_of[tid], today)

@@ -13,17 +13,16 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 from llmgym.environments.ticket_close.notes import NoteVocabulary, vocabulary_for
+from llmgym.environments.ticket_close.spec import Database, QuestionTopic, Resolution, TicketSpec
 from llmgym.tools import ToolError, tool
 from llmgym.users import Fact, ScriptedUser
 
 QueueStatus = Literal["open", "pending", "escalated", "solved", "merged", "all"]
-QuestionTopic = Literal["order", "product"]
 QUESTIONS = {
     "order": "Could you give me the id of the order your ticket is about?",
     "product": "Could you tell me the name of the product your ticket is about?",
 }
 """The questions a customer can be asked (rendered from ``ask_customer``'s ``about``)."""
-Resolution = Literal["refund", "reset_password", "extend_licence", "escalate", "workaround"]
 STOPWORDS = frozenset({"the", "and", "for", "with", "how", "what", "from", "about", "can"})
 
 
@@ -120,6 +119,8 @@ class HelpdeskWorld:
     articles: dict[str, dict[str, Any]]
     customers: dict[str, ScriptedUser]
     accepts: dict[str, list[list[str]]]
+    initial_db: Database
+    """The task's database as it was at the start (what a note may say is judged on it)."""
     confirmed: dict[tuple[str, str, str], int] = field(default_factory=dict)
     """(account, resolution, reference) the customer agreed to, with the turn they did."""
     turn: int = 0
@@ -134,34 +135,28 @@ class HelpdeskWorld:
     written: set[str] = field(default_factory=set)
     """Tickets whose fields the agent set (``set_ticket_fields``), even if set back later."""
     seen: set[str] = field(default_factory=set)
-    initial_db: dict[str, Any] = field(default_factory=dict)
-    """The task's database as it was at the start (what a note may say is judged on it)."""
     """Ticket, article and account ids the agent has read, and searches it ran."""
 
     @classmethod
-    def from_spec(cls, spec: dict[str, Any]) -> HelpdeskWorld:
-        db = spec["db"]
-        accounts = {a["account_id"]: _copy(a) for a in db["accounts"]}
-        facts = spec["customers"]["facts"]
+    def from_spec(cls, spec: TicketSpec) -> HelpdeskWorld:
+        """The helpdesk at the start of ``spec``'s episode: the world's tickets, accounts and
+        articles are its own mutable copies of the spec's (plain JSON data, as tools show)."""
+        db, facts = spec.db, spec.customers.facts
         return cls(
-            today=spec["today"],
-            tickets={
-                t["ticket_id"]: Ticket(**{**t, "history": [dict(h) for h in t["history"]]})
-                for t in db["tickets"]
-            },
-            accounts=accounts,
-            articles={a["article_id"]: dict(a) for a in db["articles"]},
+            today=spec.today,
+            tickets={t.ticket_id: Ticket(**t.model_dump(mode="json")) for t in db.tickets},
+            accounts={a.account_id: a.model_dump(mode="json") for a in db.accounts},
+            articles={a.article_id: a.model_dump(mode="json") for a in db.articles},
             customers={
-                acc: ScriptedUser(
-                    name=a["name"].split()[0],
+                a.account_id: ScriptedUser(
+                    name=a.name.split()[0],
                     facts=tuple(
-                        Fact(f["topic"], f["answer"], tuple(f["keywords"]))
-                        for f in facts.get(acc, [])
+                        Fact(f.topic, f.answer, f.keywords) for f in facts.get(a.account_id, ())
                     ),
                 )
-                for acc, a in accounts.items()
+                for a in db.accounts
             },
-            accepts={t: [list(x) for x in a] for t, a in spec["customers"]["accepts"].items()},
+            accepts={t: [list(x) for x in a] for t, a in spec.customers.accepts.items()},
             initial_db=db,
         )
 
