@@ -18,6 +18,7 @@ PLUGGED = (
     ("eval", "llmgym.eval_cli"),
     ("sft", "llmgym.trainers.sft_cli"),
     ("train", "llmgym.trainers.grpo.cli"),
+    ("quickstart", "llmgym.trainers.quickstart_cli"),
 )
 
 

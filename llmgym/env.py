@@ -5,7 +5,8 @@ four hooks; the base class does the rest (task selection, parsing, tool dispatch
 termination and reward bookkeeping, the ``submit`` tool, sync and async stepping):
 
 * ``generate_task(seed, difficulty) -> dict``: a train task's JSON spec from a seed;
-* ``start(task) -> Scenario``: build the episode's world, its prompt and its tool objects;
+* ``start(task) -> Scenario``: build the episode's world, its prompt and its tool objects
+  (from ``self.task_spec``, the task validated against ``task_spec_type``);
 * ``verify() -> Verdict`` (may be async): grade the canonical end state after ``submit``;
 * ``expert_action() -> str``: the next action of the scripted expert from the current state.
 
@@ -132,7 +133,8 @@ class LLMEnv(gym.Env[list[dict[str, Any]], Any]):
         raise NotImplementedError
 
     def start(self, task: Task) -> Scenario | Awaitable[Scenario]:
-        """Build the episode's world for ``task``."""
+        """Build the episode's world for ``task`` (``self.task_spec`` already holds its typed
+        spec when the class sets ``task_spec_type``)."""
         raise NotImplementedError
 
     def verify(self) -> Verdict | Awaitable[Verdict]:

@@ -72,6 +72,8 @@ class RolloutConfig:
     env_kwargs: dict[str, Any] = field(default_factory=dict)
     progress: bool = False
     """Show a tqdm progress bar."""
+    progress_label: str = "episodes"
+    """The bar's label (e.g. "eval", "rollouts")."""
 
 
 class RolloutCollector:
@@ -138,7 +140,7 @@ class RolloutCollector:
         if self.config.progress:
             from tqdm.auto import tqdm
 
-            bar = tqdm(total=len(specs), desc="episodes", unit="ep")
+            bar = tqdm(total=len(specs), desc=self.config.progress_label, unit="ep", leave=False)
         tasks = [asyncio.create_task(run(i, s), name=f"episode-{i}") for i, s in enumerate(specs)]
         try:
             for _ in specs:

@@ -40,8 +40,9 @@ class SFTConfig:
     lora_rank: int = 0
     """LoRA rank (0: full fine-tune)."""
     seed: int = 0
-    bfloat16: bool = True
-    """Autocast forward/backward to bfloat16 (weights stay float32)."""
+    bfloat16: bool | None = None
+    """Autocast forward/backward to bfloat16 (weights stay float32); None: where the
+    hardware multiplies bfloat16 natively (``llmgym.engines.base.fast_dtype``)."""
     threads: int | None = None
 
 
@@ -64,10 +65,9 @@ def run_sft(
     path = resolve_model(config.model)
     tokenizer = AutoTokenizer.from_pretrained(path)
     options = {"difficulty": config.difficulty} if config.difficulty else {}
-    conversations = expert_conversations(
-        config.env_id, config.episodes, seed=config.seed, options=options
+    examples = expert_examples(
+        config.env_id, tokenizer, config.episodes, seed=config.seed, options=options
     )
-    examples = [tokenize_conversation(tokenizer, c) for c in conversations]
     logger.info(
         "%d expert episodes, %d tokens, %d trained tokens", len(examples),
         sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),
@@ -76,10 +76,20 @@ def run_sft(
     losses = sft_train(
         model, examples, epochs=config.epochs, learning_rate=config.learning_rate,
         batch_size=config.batch_size, micro_batch_size=config.micro_batch_size, seed=config.seed,
-        autocast_dtype=torch.bfloat16 if config.bfloat16 else None, on_step=on_step,
+        autocast_dtype=torch.bfloat16 if _use_bfloat16(config.bfloat16) else None, on_step=on_step,
     )  # fmt: skip
     export_weights(model, Path(config.out), tokenizer)
     return losses
+
+
+def _use_bfloat16(choice: bool | None) -> bool:
+    if choice is not None:
+        return choice
+    import torch
+
+    from llmgym.engines.base import fast_dtype
+
+    return fast_dtype("cuda" if torch.cuda.is_available() else "cpu") == "bfloat16"
 
 
 @dataclass(frozen=True)
@@ -91,10 +101,53 @@ class SFTExample:
     """1 on assistant content tokens and their end-of-turn token, 0 elsewhere."""
 
 
+def expert_examples(
+    env_id: str,
+    tokenizer: Any,
+    num_episodes: int,
+    *,
+    seed: int = 0,
+    options: dict[str, Any] | None = None,
+    env_kwargs: dict[str, Any] | None = None,
+) -> list[SFTExample]:
+    """The scripted expert's episodes on ``num_episodes`` training tasks, as SFT examples.
+
+    They are played by the rollout collector, as GRPO's episodes are, with the expert as
+    the engine (``ExpertEngine``): the tokens and the loss mask are the trajectory's own, so
+    SFT trains on exactly the layout GRPO samples in. Tasks: seeds ``seed``, ``seed + 1``...
+    """
+    import asyncio
+
+    from llmgym.engines.scripted import ExpertEngine
+    from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
+
+    train = {"split": "train", **(options or {})}
+    episodes = [(train, seed + episode) for episode in range(num_episodes)]
+    kwargs = dict(env_kwargs or {})
+
+    async def play() -> list[Any]:
+        engine = ExpertEngine(env_id, tokenizer, episodes, env_kwargs=kwargs)
+        collector = RolloutCollector(engine, tokenizer, RolloutConfig(env_kwargs=kwargs))
+        try:
+            return await collector.collect([EpisodeSpec(env_id, s, o) for o, s in episodes])
+        finally:
+            await engine.close()
+
+    trajectories = asyncio.run(play())
+    failed = [t for t in trajectories if t.error or not t.tokens]
+    if failed:
+        raise RuntimeError(
+            f"{len(failed)} of {len(trajectories)} expert episodes of {env_id} failed "
+            f"(first: {failed[0].task_id}: {failed[0].error}); the env's expert_action is broken"
+        )
+    return [SFTExample(tokens=list(t.tokens), loss_mask=list(t.loss_mask)) for t in trajectories]
+
+
 def expert_conversations(
     env_id: str, num_episodes: int, *, seed: int = 0, options: dict[str, Any] | None = None
 ) -> list[list[dict[str, Any]]]:
-    """Play the scripted expert on ``num_episodes`` training tasks; return the conversations."""
+    """Play the scripted expert on ``num_episodes`` training tasks; return the conversations
+    (as messages; ``expert_examples`` gives the same episodes tokenized, for training)."""
     import gymnasium as gym
 
     import llmgym  # noqa: F401  (registers the ids)
@@ -120,7 +173,8 @@ def play_conversation(env: Any, policy: Callable[[], str], **reset: Any) -> list
 
 
 def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) -> SFTExample:
-    """Tokens exactly as the rollout collector builds them, mask 1 on assistant turns.
+    """Tokens exactly as the rollout collector builds them, mask 1 on assistant turns (for
+    conversations from elsewhere, e.g. transcripts; the expert's come from ``expert_examples``).
 
     The conversation is replayed through the collector's own ``EpisodeTokens`` and
     ``ChatFormat`` (the first prompt, each assistant turn as a completion ending in the eos

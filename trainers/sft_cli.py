@@ -26,8 +26,9 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--lora-rank", type=int, default=0, help="LoRA rank (0 = full fine-tune)")
     p.add_argument("--seed", type=int, default=0, help="seed of tasks and shuffling")
     p.add_argument(
-        "--dtype", choices=["float32", "bfloat16"], default="bfloat16",
-        help="autocast dtype of forward/backward (weights stay float32)",
+        "--dtype", choices=["auto", "float32", "bfloat16"], default="auto",
+        help="autocast dtype of forward/backward (weights stay float32); auto: bfloat16 "
+        "where the hardware multiplies it natively, else float32 [auto]",
     )  # fmt: skip
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.set_defaults(func=run)
@@ -44,7 +45,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, env_id=args.env, model=args.model, episodes=args.episodes,
         difficulty=args.difficulty, epochs=args.epochs, learning_rate=args.lr,
         batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
-        lora_rank=args.lora_rank, seed=args.seed, bfloat16=args.dtype == "bfloat16",
+        lora_rank=args.lora_rank, seed=args.seed, bfloat16=None if args.dtype == "auto" else args.dtype == "bfloat16",
         threads=args.threads,
     )  # fmt: skip
     bar = tqdm(desc="sft", unit="step")

@@ -16,7 +16,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from llmgym.engines.base import Completion, SamplingParams, Weights, as_finish_reason, as_weights
+from llmgym.engines.base import (
+    Completion,
+    SamplingParams,
+    Weights,
+    as_finish_reason,
+    as_weights,
+    resolve_dtype,
+)
 from llmgym.engines.vllm_weights import WORKER_EXTENSION, shared_dir, write_shared
 
 logger = logging.getLogger(__name__)
@@ -45,7 +52,8 @@ class VLLMEngine:
 
     Args:
         model: a model folder or hub id (see ``llmgym.models.resolve_model``).
-        dtype: weights dtype ("bfloat16" is the fast path on CPU).
+        dtype: weights dtype: "auto" (bfloat16 where the hardware multiplies it natively,
+            else float32: ``llmgym.engines.base.fast_dtype``), "float32" or "bfloat16".
         max_model_len: context length to reserve KV cache for.
         enforce_eager: skip graph capture/compilation (fast start; tests use it).
         logprobs_mode: "processed_logprobs" returns logprobs under the distribution the
@@ -57,7 +65,7 @@ class VLLMEngine:
         self,
         model: str,
         *,
-        dtype: str = "bfloat16",
+        dtype: str = "auto",
         max_model_len: int = 4096,
         enforce_eager: bool = True,
         seed: int = 0,
@@ -66,10 +74,13 @@ class VLLMEngine:
     ) -> None:
         os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")  # its INFO lines, only if asked
         vllm = _import_vllm()
         from vllm.engine.arg_utils import AsyncEngineArgs
         from vllm.platforms import current_platform
         from vllm.v1.engine.async_llm import AsyncLLM
+
+        dtype = resolve_dtype(dtype, "cpu" if current_platform.is_cpu() else "cuda")
 
         if current_platform.is_cpu() and not {
             "kv_cache_memory_bytes",
@@ -186,4 +197,10 @@ class VLLMEngine:
             return
         self._closed = True
         llm, self._llm = self._llm, None
+        # vLLM stops its engine process before cancelling the task that reads its outputs,
+        # which then logs the dead engine as an error: cancel the reader first.
+        reader = getattr(llm, "output_handler", None)
+        if isinstance(reader, asyncio.Task) and not reader.done():
+            reader.cancel()
+            await asyncio.gather(reader, return_exceptions=True)
         await asyncio.to_thread(llm.shutdown)

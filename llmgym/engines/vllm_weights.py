@@ -111,6 +111,19 @@ class _TiedLayerNotice(logging.Filter):
         )
 
 
+class _IntendedCast(logging.Filter):
+    """Drops vLLM's per-tensor notice that a checkpoint tensor is cast to the engine's dtype
+    (one line per tensor at start-up when a float32 folder is served in bfloat16): the cast
+    is what the engine was asked for."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Attempted to load weight %s with dtype %s into")
+
+
+# Importing this module is how a vLLM worker gets its extension, before it loads the model.
+logging.getLogger("vllm.model_executor.models.utils").addFilter(_IntendedCast())
+
+
 class SharedWeightLoader:
     """Mixed into each vLLM worker (``worker_extension_cls``): loads a shared weights file."""
 

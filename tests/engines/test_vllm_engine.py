@@ -52,7 +52,7 @@ async def test_vllm_engine_batches_reloads_and_reports_logprobs(
 async def test_vllm_takes_a_trainers_weights_from_memory_quietly(
     default_model_dir, perturbed_model_dir, engine_protocol, tmp_path, capfd
 ):
-    """In-memory weights (the trainer's ``PolicyWeights``) reach a bfloat16 engine through
+    """In-memory weights (the trainer's ``PolicyWeights``) reach the engine through
     shared memory: no model folder is written, and the workers log no per-tensor warning."""
     import torch
     from transformers import AutoModelForCausalLM
@@ -64,7 +64,7 @@ async def test_vllm_takes_a_trainers_weights_from_memory_quietly(
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
         return PolicyWeights(model, tmp_path / "never_written")
 
-    engine = VLLMEngine(default_model_dir, max_model_len=1024)  # bfloat16, the fast path
+    engine = VLLMEngine(default_model_dir, max_model_len=1024)  # dtype "auto"
     try:
         capfd.readouterr()
         await engine_protocol(engine, in_memory(perturbed_model_dir), in_memory(default_model_dir))

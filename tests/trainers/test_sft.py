@@ -83,3 +83,12 @@ async def test_sft_tokens_are_exactly_what_the_collector_records_for_the_expert(
         example = tokenize_conversation(tokenizer, messages)
         assert example.tokens == trajectory.tokens
         assert example.loss_mask == trajectory.loss_mask
+
+
+def test_sft_examples_of_the_expert_come_from_the_collector_and_match_the_conversations(tokenizer):
+    from llmgym.trainers.sft import expert_examples
+
+    options = {"difficulty": "easy"}
+    examples = expert_examples("llmgym/TripBooking-v0", tokenizer, 2, seed=7, options=options)
+    conversations = expert_conversations("llmgym/TripBooking-v0", 2, seed=7, options=options)
+    assert examples == [tokenize_conversation(tokenizer, c) for c in conversations]

@@ -92,8 +92,10 @@ class GRPOConfig(BaseModel):
     """LoRA rank (peft); 0 = full fine-tuning."""
     lora_alpha: int = Field(32, gt=0)
     """LoRA scaling numerator."""
-    train_dtype: Literal["float32", "bfloat16"] = "bfloat16"
-    """Autocast dtype of the training forward/backward; weights and AdamW stay float32."""
+    train_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
+    """Autocast dtype of the training forward/backward; weights and AdamW stay float32.
+    auto: bfloat16 where the hardware multiplies it natively, else float32 (a CPU with
+    AVX2 only runs bfloat16 matmuls ~90x slower: ``llmgym.engines.base.fast_dtype``)."""
     gradient_checkpointing: bool = False
     """Recompute activations in backward: less memory, about 30% more time."""
     share_prefix: bool = True
@@ -124,7 +126,10 @@ class GRPOConfig(BaseModel):
         """torch dtype for autocast, or None for plain float32."""
         import torch
 
-        return torch.bfloat16 if self.train_dtype == "bfloat16" else None
+        from llmgym.engines.base import resolve_dtype
+
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+        return torch.bfloat16 if resolve_dtype(self.train_dtype, device) == "bfloat16" else None
 
     @property
     def scale_by_std(self) -> bool:

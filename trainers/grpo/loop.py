@@ -100,7 +100,9 @@ async def train(
     async_mode = config.max_staleness > 0
     records = []
     if evaluate and config.eval_every and start_step == 0:  # the starting point, as step 0
+        started = time.perf_counter()
         record = {"step": 0} | {f"eval_{k}": v for k, v in (await evaluate(0)).items()}
+        record["eval_s"] = time.perf_counter() - started
         write_record(metrics_path, record, writer)
         records.append(record)
     pending = asyncio.ensure_future(timed(collect(start_step)))
@@ -124,7 +126,9 @@ async def train(
             "train_tokens_per_s": stats.get("tokens", 0) / max(record["train_s"], 1e-9),
         }
         if evaluate and config.eval_every and (step + 1) % config.eval_every == 0:
+            started = time.perf_counter()
             record |= {f"eval_{k}": v for k, v in (await evaluate(step + 1)).items()}
+            record["eval_s"] = time.perf_counter() - started
         if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
             save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(step + 1))
         write_record(metrics_path, record, writer)
@@ -175,7 +179,7 @@ async def sync_weights(
     """Load the policy's merged weights into the engine as ``version``; returns seconds.
 
     The engine takes them in the form it needs (``PolicyWeights``: tensors for an
-    in-process engine, a saved folder for vLLM or a server).
+    in-process engine or vLLM (through shared memory), a saved folder for a server).
     """
     start = time.perf_counter()
     await engine.load_weights(
@@ -218,6 +222,7 @@ def plot_rewards(metrics_path: Path, png: Path) -> Path | None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
     if not records:
@@ -230,6 +235,7 @@ def plot_rewards(metrics_path: Path, png: Path) -> Path | None:
         ax.plot([r["step"] for r in evals], [r["eval_success"] for r in evals], "o-",
                 label="held-out success")  # fmt: skip
     ax.set_xlabel("step")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole steps only
     ax.set_ylabel("reward / success")
     ax.legend()
     fig.tight_layout()

@@ -28,8 +28,11 @@ def make_engine(config: GRPOConfig, model_path: str) -> Engine:
     )  # fmt: skip
 
 
-def rollout_config(config: GRPOConfig, *, greedy: bool = False) -> RolloutConfig:
-    """How the run plays episodes: sampled for training, greedy for held-out evaluation."""
+def rollout_config(
+    config: GRPOConfig, *, greedy: bool = False, progress: bool = False
+) -> RolloutConfig:
+    """How the run plays episodes: sampled for training, greedy for held-out evaluation
+    (``progress``: a bar per batch of episodes, labelled "eval" or "rollouts")."""
     if greedy:
         sampling = SamplingParams(max_tokens=config.max_new_tokens, temperature=0.0)
     else:
@@ -41,10 +44,13 @@ def rollout_config(config: GRPOConfig, *, greedy: bool = False) -> RolloutConfig
         sampling=sampling, concurrency=config.concurrency,
         episode_timeout_s=config.episode_timeout_s,
         max_context_tokens=config.max_trajectory_tokens, env_kwargs=config.env_kwargs,
+        progress=progress, progress_label="eval" if greedy else "rollouts",
     )  # fmt: skip
 
 
-def held_out_evaluator(config: GRPOConfig, engine: Engine, tokenizer: Any) -> Evaluate:
+def held_out_evaluator(
+    config: GRPOConfig, engine: Engine, tokenizer: Any, *, progress: bool = False
+) -> Evaluate:
     """evaluate(step) -> {"success", "reward", "episodes", "successes"} on the first
     ``eval_episodes`` test tasks (filtered by ``env_options``' difficulty), greedy decoding."""
     import gymnasium as gym
@@ -60,7 +66,9 @@ def held_out_evaluator(config: GRPOConfig, engine: Engine, tokenizer: Any) -> Ev
         difficulty = config.env_options.get("difficulty")
         test_ids = [t.task_id for t in tasks if difficulty in (None, t.difficulty)]
     test_ids = test_ids[: config.eval_episodes]
-    collector = RolloutCollector(engine, tokenizer, rollout_config(config, greedy=True))
+    collector = RolloutCollector(
+        engine, tokenizer, rollout_config(config, greedy=True, progress=progress)
+    )
 
     async def evaluate(step: int) -> dict[str, Any]:
         trajs = await collector.collect(
@@ -100,8 +108,8 @@ async def train_on_env(
         gradient_checkpointing=config.gradient_checkpointing,
     )  # fmt: skip
     engine = make_engine(config, model_path)
-    collector = RolloutCollector(engine, tokenizer, rollout_config(config))
-    evaluate = held_out_evaluator(config, engine, tokenizer)
+    collector = RolloutCollector(engine, tokenizer, rollout_config(config, progress=progress))
+    evaluate = held_out_evaluator(config, engine, tokenizer, progress=progress)
 
     async def collect(step: int):
         options = {"split": "train", **config.env_options}
