@@ -190,14 +190,15 @@ def plot_summary(summary: dict[str, Any], png: Path) -> Path:
               [r["wilson95"][1] - r["rate"] for r in rows]]  # fmt: skip
     bars.bar(["SFT", "SFT + GRPO"], rates, yerr=errors, capsize=6, color=["#999", "#2a7"])
     for x, r in enumerate(rows):
-        bars.text(x, r["rate"] / 2, f"{r['successes']}/{r['episodes']}", ha="center")
+        bars.text(x + 0.08, r["rate"] + 0.02, f"{r['successes']}/{r['episodes']}")
     bars.set_ylim(0, 1)
     bars.set_ylabel("held-out success (95% CI)")
     bars.set_title(f"p = {summary['mcnemar_p']:.4f} (exact McNemar)")
     steps = [r["step"] for r in summary["train_curve"]]
     curve.plot(steps, [r["reward_mean"] for r in summary["train_curve"]], "o-",
                label="train reward (mean)")  # fmt: skip
-    curve.xaxis.set_major_locator(MaxNLocator(integer=True))
+    curve.set_xlim(0.5, max(steps, default=1) + 0.5)
+    curve.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole steps
     curve.set_xlabel("GRPO step")
     curve.set_ylim(0, 1)
     curve.legend(loc="upper left")

@@ -33,6 +33,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    from transformers.utils import logging as transformers_logging
+
     from llmgym.trainers.quickstart import (
         GRPO_RECIPE,
         SFT_RECIPE,
@@ -41,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
         run_quickstart,
     )
 
+    transformers_logging.disable_progress_bar()  # one bar per phase is ours; not per file
     sft = {**SFT_RECIPE, **args.sft}
     grpo = {**GRPO_RECIPE, **args.grpo}
     if args.sft_episodes is not None:

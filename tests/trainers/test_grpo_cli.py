@@ -69,8 +69,8 @@ def test_bad_config_file_names_the_field_and_the_fix(tmp_path):
 
 
 def test_readme_quickstart_config_is_valid_and_trains_from_the_sft_folder():
-    """The README's main command loads bench/quickstart.yaml; a drifted field would only show
-    on a fresh machine, after setup, so check it here."""
+    """bench/quickstart.yaml, the example `llmgym train` config; a drifted field would only
+    show on a fresh machine, after setup, so check it here."""
     path = Path(__file__).parents[2] / "bench" / "quickstart.yaml"
     config = load_config(path, out="runs/quickstart")
     assert config.model == "runs/sft"  # what `llmgym sft --out runs/sft` writes

@@ -235,7 +235,7 @@ def plot_rewards(metrics_path: Path, png: Path) -> Path | None:
         ax.plot([r["step"] for r in evals], [r["eval_success"] for r in evals], "o-",
                 label="held-out success")  # fmt: skip
     ax.set_xlabel("step")
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # whole steps only
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole steps only
     ax.set_ylabel("reward / success")
     ax.legend()
     fig.tight_layout()

@@ -1,0 +1,47 @@
+"""The main job, shortened (CI runs it so that the README's first command cannot silently break)."""
+
+import json
+
+import pytest
+
+from llmgym.trainers.quickstart import GRPO_RECIPE, SFT_RECIPE, QuickstartConfig, run_quickstart
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_main_job_runs_end_to_end_and_writes_its_proof(tmp_path):
+    pytest.importorskip("transformers")
+    config = QuickstartConfig(
+        out=tmp_path / "qs",
+        eval_tasks=2,
+        sft={**SFT_RECIPE, "episodes": 2, "epochs": 1.0, "batch_size": 2},
+        grpo={**GRPO_RECIPE, "steps": 1, "groups_per_step": 1, "group_size": 2,
+              "max_new_tokens": 32, "concurrency": 4, "env_kwargs": {"max_turns": 3}},
+    )  # fmt: skip
+    summary = run_quickstart(config, progress=False)
+
+    saved = json.loads((tmp_path / "qs" / "summary.json").read_text())
+    assert saved == json.loads(json.dumps(summary))
+    for key in ("before", "after"):
+        assert saved[key]["episodes"] == 2 and len(saved[key]["per_task"]) == 2
+        assert saved[key]["successes"] == sum(saved[key]["per_task"])
+    assert 0.0 <= saved["mcnemar_p"] <= 1.0
+    assert saved["gained"] + saved["lost"] <= 2
+    assert [r["step"] for r in saved["train_curve"]] == [1]
+    wall = saved["wall_s"]
+    assert set(wall) == {"sft", "eval_before", "grpo", "eval_after", "total"}
+    assert all(v >= 0 for v in wall.values())
+    assert wall["total"] == pytest.approx(
+        wall["sft"] + wall["eval_before"] + wall["grpo"] + wall["eval_after"]
+    )
+    assert (tmp_path / "qs" / "quickstart.png").stat().st_size > 1000
+    assert (tmp_path / "qs" / "sft" / "config.json").is_file()  # the warm-started model
+
+
+def test_a_bad_recipe_field_fails_before_any_model_loads(tmp_path):
+    from llmgym.trainers.grpo.config import ConfigError
+
+    config = QuickstartConfig(out=tmp_path / "qs", grpo={**GRPO_RECIPE, "group_sise": 4})
+    with pytest.raises(ConfigError, match="group_sise"):
+        run_quickstart(config, progress=False)
+    assert not (tmp_path / "qs" / "sft").exists()
