@@ -13,6 +13,10 @@ the search results (and submit), as sampled episodes of a group do.
 
     OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 8 --repeats 3
     OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 12 --group-size 6
+
+It also measures this machine's matmul peak (float32 and bfloat16, 1024x1024 GEMMs, the
+same threads) and prints the update's achieved FLOP/s against it: about 6 x parameters x
+tokens run (forward 2, backward 4), so the distance to the physical limit is visible.
 """
 
 from __future__ import annotations
@@ -70,6 +74,20 @@ def group_conversations(tasks: int, group_size: int, seed: int = 0) -> list[list
     return conversations
 
 
+def matmul_gflops(dtype: Any, size: int = 1024, repeats: int = 5) -> float:
+    """GFLOP/s of a square GEMM in ``dtype`` (median of ``repeats``): the machine's peak."""
+    import torch
+
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b  # warm-up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t0)
+    return 2 * size**3 / statistics.median(times) / 1e9
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trajectories", type=int, default=8, help="episodes in the batch")
@@ -77,6 +95,10 @@ def main() -> None:
     parser.add_argument("--micro-batch-size", type=int, default=1)
     parser.add_argument("--group-size", type=int, default=1, help="episodes per task (G)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--train-dtype", default="auto", choices=["auto", "float32", "bfloat16"],
+        help="autocast dtype of the step (auto: bfloat16 only where the CPU has it natively)",
+    )  # fmt: skip
     args = parser.parse_args()
 
     import torch
@@ -90,6 +112,8 @@ def main() -> None:
     from llmgym.trajectory import Trajectory
 
     torch.set_num_threads(args.threads)
+    peaks = {name: matmul_gflops(getattr(torch, name)) for name in ("float32", "bfloat16")}
+    print("matmul peak: " + ", ".join(f"{k} {v:.1f} GFLOP/s" for k, v in peaks.items()))
     path = resolve_model(None)
     tokenizer = AutoTokenizer.from_pretrained(path)
     if args.group_size > 1:
@@ -124,20 +148,24 @@ def main() -> None:
             model.load_state_dict(start_state)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # time the step, keep weights
             config = GRPOConfig(micro_batch_size=args.micro_batch_size, share_prefix=share,
-                                max_trajectory_tokens=4096)  # fmt: skip
+                                max_trajectory_tokens=4096, train_dtype=args.train_dtype)  # fmt: skip
             t0 = time.perf_counter()
             stats = train_step(model, optimizer, batch, config)
             times[share].append(time.perf_counter() - t0)
             losses[share] = stats.loss
     n = len(trajectories)
+    params = sum(p.numel() for p in model.parameters())
+    dtype = "bfloat16" if config.autocast_dtype is not None else "float32"
     for share, label in ((False, "whole rows"), (True, "shared prefix")):
         median = statistics.median(times[share])
+        flops = 6 * params * (run if share else sum(lengths)) / median / 1e9
         print(f"{label:14s} {median:7.1f} s/step  {median / n:5.2f} s/trajectory  "
-              f"loss {losses[share]:.6f}")  # fmt: skip
+              f"loss {losses[share]:.6f}  ~{flops:.1f} GFLOP/s "
+              f"({flops / peaks[dtype]:.0%} of the {dtype} matmul peak)")  # fmt: skip
     ratio = statistics.median(times[False]) / statistics.median(times[True])
     print(
         f"shared prefix is {ratio:.2f}x faster (medians of {args.repeats}); "
-        f"loss difference {abs(losses[True] - losses[False]):.2e} (bf16 autocast)"
+        f"loss difference {abs(losses[True] - losses[False]):.2e} ({dtype})"
     )
 
 
