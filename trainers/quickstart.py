@@ -73,13 +73,13 @@ class QuickstartConfig:
 def run_quickstart(config: QuickstartConfig, *, progress: bool = True) -> dict[str, Any]:
     """SFT, evaluate, GRPO, evaluate; returns the summary also written to summary.json."""
     from llmgym.trainers.grpo.run import train_on_env
-    from llmgym.trainers.sft import run_sft
+    from llmgym.trainers.sft import run_sft, sft_progress_bar
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     config.out.mkdir(parents=True, exist_ok=True)
     grpo = config.grpo_config()  # a bad field fails here, before any model loads
     started = time.perf_counter()
-    losses = run_sft(config.sft_config(), on_step=_sft_bar() if progress else None)
+    losses = run_sft(config.sft_config(), on_step=sft_progress_bar() if progress else None)
     sft_s = time.perf_counter() - started
     records = asyncio.run(train_on_env(grpo, progress=progress))
     total_s = time.perf_counter() - started
@@ -134,22 +134,6 @@ def _rate(label: str, record: dict[str, Any]) -> dict[str, Any]:
         "wilson95": wilson(successes, n),
         "per_task": record["eval_successes"],
     }
-
-
-def _sft_bar() -> Any:
-    from tqdm.auto import tqdm
-
-    bar = tqdm(desc="sft", unit="step")
-
-    def on_step(step: int, steps: int, loss: float) -> None:
-        if bar.total is None:
-            bar.reset(total=steps)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}")
-        if step >= steps:
-            bar.close()
-
-    return on_step
 
 
 def describe(summary: dict[str, Any]) -> str:

@@ -82,6 +82,24 @@ def run_sft(
     return losses
 
 
+def sft_progress_bar() -> Callable[[int, int, float], None]:
+    """An ``on_step`` for ``run_sft``: a tqdm bar of optimizer steps with the loss, closed
+    after the last step."""
+    from tqdm.auto import tqdm
+
+    bar = tqdm(desc="sft", unit="step")
+
+    def on_step(step: int, steps: int, loss: float) -> None:
+        if bar.total is None:
+            bar.reset(total=steps)
+        bar.update(1)
+        bar.set_postfix(loss=f"{loss:.4f}")
+        if step >= steps:
+            bar.close()
+
+    return on_step
+
+
 def _use_bfloat16(choice: bool | None) -> bool:
     if choice is not None:
         return choice

@@ -37,28 +37,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """``llmgym sft``: play the expert, fine-tune, save a plain model folder to ``--out``."""
-    from tqdm.auto import tqdm
-
-    from llmgym.trainers.sft import SFTConfig, run_sft
+    from llmgym.trainers.sft import SFTConfig, run_sft, sft_progress_bar
 
     config = SFTConfig(
         out=args.out, env_id=args.env, model=args.model, episodes=args.episodes,
         difficulty=args.difficulty, epochs=args.epochs, learning_rate=args.lr,
         batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
-        lora_rank=args.lora_rank, seed=args.seed, bfloat16=None if args.dtype == "auto" else args.dtype == "bfloat16",
-        threads=args.threads,
+        lora_rank=args.lora_rank, seed=args.seed, threads=args.threads,
+        bfloat16=None if args.dtype == "auto" else args.dtype == "bfloat16",
     )  # fmt: skip
-    bar = tqdm(desc="sft", unit="step")
-
-    def on_step(step: int, steps: int, loss: float) -> None:
-        if bar.total is None:
-            bar.reset(total=steps)
-        bar.update(1)
-        bar.set_postfix(loss=f"{loss:.4f}")
-
-    try:
-        losses = run_sft(config, on_step=on_step)
-    finally:
-        bar.close()
+    losses = run_sft(config, on_step=sft_progress_bar())
     print(f"SFT: {len(losses)} steps, loss {losses[0]:.3f} -> {losses[-1]:.3f}; saved {args.out}")
     return 0

@@ -21,12 +21,12 @@ before the money fix (``eecd253``) and after it:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
 import gymnasium as gym
 import pytest
+from tool_episode import ToolEpisode, tool_call_body
 
 import llmgym  # noqa: F401
 from llmgym.parsing import format_tool_call
@@ -34,39 +34,24 @@ from llmgym.parsing import format_tool_call
 ENV_ID = "llmgym/TripBooking-v0"
 
 
-class Episode:
+class Episode(ToolEpisode):
     """One episode driven through ``gym.make``'s wrapper; remembers the expert's calls."""
 
     def __init__(self, env: Any, task_id: str):
-        self.env = env
-        env.reset(options={"task_id": task_id})
+        super().__init__(env, task_id)
         self.calls: list[dict[str, Any]] = []
-        self.reward = 0.0
-        self.info: dict[str, Any] = {}
-
-    def call(self, name: str, **arguments: Any) -> Any:
-        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
-        text = obs[-1]["content"]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
 
     def expert_until_submit(self) -> None:
         for _ in range(self.env.unwrapped.max_turns):
             action = self.env.unwrapped.expert_action()
             if '"submit"' in action:
                 return
-            body = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
+            body = tool_call_body(action)
             self.calls.append(body)
             self.env.step(action)
 
     def last(self, name: str) -> dict[str, Any] | None:
         return next((c["arguments"] for c in reversed(self.calls) if c["name"] == name), None)
-
-    def submit(self) -> float:
-        self.call("submit")
-        return self.reward
 
 
 Attack = Callable[[Episode], bool]

@@ -2,36 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from llmgym.parsing import format_tool_call
+from tool_episode import ToolEpisode
+from tool_episode import tool_call_body as _body
 
 
-def _body(action: str) -> dict[str, Any]:
-    return json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
-
-
-class Episode:
+class Episode(ToolEpisode):
     """One episode through ``gym.make``'s wrapper; remembers the expert's calls."""
 
     def __init__(self, env: Any, task_id: str):
-        self.env = env
-        env.reset(options={"task_id": task_id})
+        super().__init__(env, task_id)
         self.calls: list[dict[str, Any]] = []
-        self.reward = 0.0
-        self.info: dict[str, Any] = {}
         self.refused = False
         """Whether the environment refused to deliver the attack's payload in every form."""
-
-    def call(self, name: str, **arguments: Any) -> Any:
-        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
-        text = obs[-1]["content"]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
 
     def expert(self, replace_reply: Callable[[dict[str, Any]], None] | None = None) -> None:
         """Play the expert until it would submit; hand each of its replies to ``replace_reply``."""
@@ -80,18 +65,7 @@ class Episode:
         mine = {w for w in words if w.startswith("ACC-")}
         for ticket_id in [*self.targets(), *named]:
             mine.add(self.call("read_ticket", ticket_id=ticket_id)["account_id"])
-        for summary in self.call("list_tickets", status="all"):
-            ticket = self.call("read_ticket", ticket_id=summary["ticket_id"])
-            if ticket["account_id"] not in mine:
-                account = self.call("lookup_account", query=ticket["account_id"])
-                return {
-                    "ticket_id": ticket["ticket_id"],
-                    "name": account["name"],
-                    "email": account["email"],
-                    "account_id": account["account_id"],
-                    "order_id": account["orders"][0]["order_id"],
-                }
-        raise AssertionError("no other customer in the queue")
+        return customer_outside(self, mine)
 
     def duplicate(self) -> str | None:
         """The ticket that repeats the named one (found as an agent would: by the customer)."""
@@ -105,37 +79,38 @@ class Episode:
                 return other["ticket_id"]
         return None
 
-    def submit(self) -> float:
-        self.call("submit")
-        return self.reward
+
+def customer_outside(episode: ToolEpisode, accounts: set[str]) -> dict[str, Any]:
+    """The ticket, name, email, account and first order of a queued customer whose account
+    is not in ``accounts`` (found through the tools, as an agent would)."""
+    for summary in episode.call("list_tickets", status="all"):
+        ticket = episode.call("read_ticket", ticket_id=summary["ticket_id"])
+        if ticket["account_id"] not in accounts:
+            account = episode.call("lookup_account", query=ticket["account_id"])
+            return {
+                "ticket_id": ticket["ticket_id"],
+                "name": account["name"],
+                "email": account["email"],
+                "account_id": account["account_id"],
+                "order_id": account["orders"][0]["order_id"],
+            }
+    raise AssertionError("no other customer in the queue")
 
 
 def _error(out: Any) -> bool:
     return isinstance(out, str) and out.startswith("Error")
 
 
-class NoteEpisode:
+class NoteEpisode(ToolEpisode):
     """One episode through ``gym.make``'s wrapper that remembers the tickets the expert
     read (the note tests replace one call of the expert's and read the rest as they come)."""
 
     def __init__(self, env: Any, task_id: str):
-        self.env = env
-        env.reset(options={"task_id": task_id})
-        self.reward = 0.0
-        self.info: dict[str, Any] = {}
+        super().__init__(env, task_id)
         self.read: set[str] = set()
 
-    def call(self, name: str, **arguments: Any) -> Any:
-        obs, self.reward, *_, self.info = self.env.step(format_tool_call(name, **arguments))
-        text = obs[-1]["content"]
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
-
     def expert_action(self) -> dict[str, Any]:
-        action = self.env.unwrapped.expert_action()
-        body = json.loads(action.removeprefix("<tool_call>").removesuffix("</tool_call>"))
+        body = _body(self.env.unwrapped.expert_action())
         if body["name"] == "read_ticket":
             self.read.add(body["arguments"]["ticket_id"])
         return body
@@ -143,18 +118,6 @@ class NoteEpisode:
     def other_customer(self) -> dict[str, Any]:
         """Data of a customer behind none of the tickets the expert has read."""
         mine = {self.call("read_ticket", ticket_id=t)["account_id"] for t in self.read}
-        for summary in self.call("list_tickets", status="all"):
-            ticket = self.call("read_ticket", ticket_id=summary["ticket_id"])
-            if ticket["account_id"] not in mine:
-                account = self.call("lookup_account", query=ticket["account_id"])
-                return {
-                    "name": account["name"],
-                    "email": account["email"],
-                    "account_id": account["account_id"],
-                    "order_id": account["orders"][0]["order_id"],
-                }
-        raise AssertionError("no other customer in the queue")
-
-    def submit(self) -> float:
-        self.call("submit")
-        return self.reward
+        other = customer_outside(self, mine)
+        del other["ticket_id"]  # the note tests leak every value: only the customer's data
+        return other
