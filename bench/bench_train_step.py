@@ -14,9 +14,13 @@ the search results (and submit), as sampled episodes of a group do.
     OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 8 --repeats 3
     OMP_WAIT_POLICY=PASSIVE python bench/bench_train_step.py --trajectories 12 --group-size 6
 
+``--trainable-layers K`` also times the shared-prefix step with only the top K decoder layers
+trained (``GRPOConfig.trainable_layers``): a recipe change, not the same update, so its
+loss is the same but its gradient is not; its effect on learning is measured separately.
+
 It also measures this machine's matmul peak (float32 and bfloat16, 1024x1024 GEMMs, the
 same threads) and prints the update's achieved FLOP/s against it: about 6 x parameters x
-tokens run (forward 2, backward 4), so the distance to the physical limit is visible.
+tokens run (forward 2 x parameters, backward 4 x trained parameters), so the distance to the physical limit is visible.
 """
 
 from __future__ import annotations
@@ -96,6 +100,11 @@ def main() -> None:
     parser.add_argument("--group-size", type=int, default=1, help="episodes per task (G)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--trainable-layers", type=int, default=8,
+        help="also time the shared-prefix step training only the top this many layers "
+        "(the recipe change GRPOConfig.trainable_layers; 0: skip)",
+    )  # fmt: skip
+    parser.add_argument(
         "--train-dtype", default="auto", choices=["auto", "float32", "bfloat16"],
         help="autocast dtype of the step (auto: bfloat16 only where the CPU has it natively)",
     )  # fmt: skip
@@ -139,33 +148,42 @@ def main() -> None:
           f"{int(batch.loss_mask.sum())} trained; shared prefixes of "
           f"{[g.length for g in plan if g.length]} tokens leave {run} to run")  # fmt: skip
 
-    model = load_policy(path)
-    start_state = {k: v.clone() for k, v in model.state_dict().items()}
-    times: dict[bool, list[float]] = {True: [], False: []}
-    losses: dict[bool, float] = {}
+    # (label, share_prefix, trainable_layers): the same update twice, then the recipe change
+    variants = [("whole rows", False, 0), ("shared prefix", True, 0)]
+    if args.trainable_layers:
+        variants.append((f"+ top {args.trainable_layers} layers", True, args.trainable_layers))
+    models = {k: load_policy(path, trainable_layers=k) for k in {v[2] for v in variants}}
+    start_state = {k: v.clone() for k, v in models[0].state_dict().items()}
+    times: dict[str, list[float]] = {label: [] for label, _, _ in variants}
+    losses: dict[str, float] = {}
     for _ in range(args.repeats):
-        for share in (True, False):
+        for label, share, layers in variants:
+            model = models[layers]
             model.load_state_dict(start_state)
             optimizer = torch.optim.SGD(model.parameters(), lr=0.0)  # time the step, keep weights
             config = GRPOConfig(micro_batch_size=args.micro_batch_size, share_prefix=share,
                                 max_trajectory_tokens=4096, train_dtype=args.train_dtype)  # fmt: skip
             t0 = time.perf_counter()
             stats = train_step(model, optimizer, batch, config)
-            times[share].append(time.perf_counter() - t0)
-            losses[share] = stats.loss
+            times[label].append(time.perf_counter() - t0)
+            losses[label] = stats.loss
     n = len(trajectories)
-    params = sum(p.numel() for p in model.parameters())
     dtype = "bfloat16" if config.autocast_dtype is not None else "float32"
-    for share, label in ((False, "whole rows"), (True, "shared prefix")):
-        median = statistics.median(times[share])
-        flops = 6 * params * (run if share else sum(lengths)) / median / 1e9
-        print(f"{label:14s} {median:7.1f} s/step  {median / n:5.2f} s/trajectory  "
-              f"loss {losses[share]:.6f}  ~{flops:.1f} GFLOP/s "
+    reference = statistics.median(times["whole rows"])
+    for label, share, layers in variants:
+        model = models[layers]
+        params = sum(p.numel() for p in model.parameters())
+        trained = sum(p.numel() for p in model.parameters() if p.requires_grad)
+        median = statistics.median(times[label])
+        # forward 2 x parameters, backward 4 x the trained ones (input and weight gradients)
+        flops = (2 * params + 4 * trained) * (run if share else sum(lengths)) / median / 1e9
+        print(f"{label:20s} {median:7.1f} s/step  {median / n:5.2f} s/trajectory  "
+              f"{reference / median:4.2f}x  loss {losses[label]:.6f}  ~{flops:.1f} GFLOP/s "
               f"({flops / peaks[dtype]:.0%} of the {dtype} matmul peak)")  # fmt: skip
-    ratio = statistics.median(times[False]) / statistics.median(times[True])
     print(
-        f"shared prefix is {ratio:.2f}x faster (medians of {args.repeats}); "
-        f"loss difference {abs(losses[True] - losses[False]):.2e} ({dtype})"
+        f"shared prefix: the same update {reference / statistics.median(times['shared prefix']):.2f}x "
+        f"faster (medians of {args.repeats}); loss difference "
+        f"{abs(losses['shared prefix'] - losses['whole rows']):.2e} ({dtype})"
     )
 
 

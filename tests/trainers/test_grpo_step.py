@@ -303,3 +303,36 @@ def test_bfloat16_autocast_step_approximates_the_float32_step():
     mixed = sgd_update(tiny_llama(dtype=torch.float32), batch, train_dtype="bfloat16")
     assert mixed.loss == pytest.approx(exact.loss, rel=0.05, abs=1e-3)
     assert mixed.grad_norm == pytest.approx(exact.grad_norm, rel=0.05)
+
+
+@pytest.mark.parametrize("share_prefix", [False, True])
+def test_top_layers_get_the_full_update_of_their_own_weights(share_prefix):
+    """trainable_layers=1 trains the top layer and the final norm exactly as a full update
+    would, and leaves the embeddings (the tied head) and the layer below untouched."""
+    trajectories = fake_trajectories(4, shared_prefix=4, turns=3, shared_turns=1)
+    batch = build_batch(trajectories, torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=96)
+    full, top = prepare_model(tiny_llama()), prepare_model(tiny_llama(), trainable_layers=1)
+    trained = {n for n, p in top.named_parameters() if p.requires_grad}
+    assert trained and all(n.startswith(("model.layers.1.", "model.norm.")) for n in trained)
+    a = sgd_update(full, batch, micro_batch_size=2, share_prefix=share_prefix)
+    b = sgd_update(top, batch, micro_batch_size=2, share_prefix=share_prefix)
+    assert a.loss == pytest.approx(b.loss, abs=1e-12)  # the same forward
+    start, moved_full, moved_top = tiny_llama().state_dict(), full.state_dict(), top.state_dict()
+    for name, before in start.items():
+        if name in trained:  # SGD lr 1, no clipping: the change is the gradient, the same one
+            torch.testing.assert_close(moved_top[name], moved_full[name], rtol=0, atol=1e-10)
+            assert not torch.equal(moved_top[name], before), name
+        else:
+            assert torch.equal(moved_top[name], before), name
+    assert not torch.equal(moved_full["model.embed_tokens.weight"], start["model.embed_tokens.weight"])
+
+
+def test_trainable_layers_with_lora_adapts_only_the_top_layers():
+    model = prepare_model(tiny_llama(), lora_rank=4, trainable_layers=1)
+    trained = [n for n, p in model.named_parameters() if p.requires_grad]
+    assert trained and all(".layers.1." in n and "lora_" in n for n in trained)
+
+
+def test_more_trainable_layers_than_the_model_has_is_refused():
+    with pytest.raises(ValueError, match="trainable_layers=3 but the model has 2 decoder layers"):
+        prepare_model(tiny_llama(), trainable_layers=3)

@@ -92,6 +92,10 @@ class GRPOConfig(BaseModel):
     """LoRA rank (peft); 0 = full fine-tuning."""
     lora_alpha: int = Field(32, gt=0)
     """LoRA scaling numerator."""
+    trainable_layers: int = Field(0, ge=0)
+    """Train only the top this many decoder layers (and the final norm; LoRA: adapt only
+    them); 0 = every layer. Frozen layers run forward only, so the update costs less: on the
+    default 30-layer model, 8 layers halve its FLOPs."""
     train_dtype: Literal["auto", "float32", "bfloat16"] = "auto"
     """Autocast dtype of the training forward/backward; weights and AdamW stay float32.
     auto: bfloat16 where the hardware multiplies it natively, else float32 (a CPU with

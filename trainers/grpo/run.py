@@ -106,6 +106,7 @@ async def train_on_env(
     policy = load_policy(
         model_path, lora_rank=config.lora_rank, lora_alpha=config.lora_alpha,
         gradient_checkpointing=config.gradient_checkpointing,
+        trainable_layers=config.trainable_layers,
     )  # fmt: skip
     engine = make_engine(config, model_path)
     collector = RolloutCollector(engine, tokenizer, rollout_config(config, progress=progress))
