@@ -39,6 +39,12 @@ class SFTConfig:
     micro_batch_size: int = 2
     lora_rank: int = 0
     """LoRA rank (0: full fine-tune)."""
+    trainable_layers: int = 0
+    """Train only the top this many decoder layers (0: all; see ``prepare_model``)."""
+    max_length: int = 8192
+    """Longest example in tokens (the default model's context); longer ones are cut, with a
+    warning. (It was 2048, which cut the booking and the submit off most easy TripBooking
+    episodes: their median is ~2,160 tokens.)"""
     seed: int = 0
     bfloat16: bool | None = None
     """Autocast forward/backward to bfloat16 (weights stay float32); None: where the
@@ -72,11 +78,11 @@ def run_sft(
         "%d expert episodes, %d tokens, %d trained tokens", len(examples),
         sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),
     )  # fmt: skip
-    model = load_policy(path, lora_rank=config.lora_rank)
+    model = load_policy(path, lora_rank=config.lora_rank, trainable_layers=config.trainable_layers)
     losses = sft_train(
         model, examples, epochs=config.epochs, learning_rate=config.learning_rate,
         batch_size=config.batch_size, micro_batch_size=config.micro_batch_size, seed=config.seed,
-        autocast_dtype=torch.bfloat16 if _use_bfloat16(config.bfloat16) else None, on_step=on_step,
+        max_length=config.max_length, autocast_dtype=torch.bfloat16 if _use_bfloat16(config.bfloat16) else None, on_step=on_step,
     )  # fmt: skip
     export_weights(model, Path(config.out), tokenizer)
     return losses
@@ -228,7 +234,7 @@ def sft_train(
     learning_rate: float = 5e-5,
     batch_size: int = 8,
     micro_batch_size: int = 2,
-    max_length: int = 2048,
+    max_length: int = 8192,
     seed: int = 0,
     log_every: int = 5,
     autocast_dtype: Any = None,
@@ -248,6 +254,12 @@ def sft_train(
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=learning_rate, weight_decay=0.0)
     steps = max(1, math.ceil(epochs * len(examples) / batch_size))
+    cut = [len(e.tokens) for e in examples if len(e.tokens) > max_length]
+    if cut:
+        logger.warning(
+            "%d of %d examples are longer than max_length=%d (up to %d tokens) and lose their "
+            "last turns: raise max_length", len(cut), len(examples), max_length, max(cut),
+        )  # fmt: skip
     order: list[int] = []
     rng = random.Random(seed)
     losses = []

@@ -11,8 +11,12 @@ logger = logging.getLogger(__name__)
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``llmgym sft``."""
+    from llmgym.cli import DefaultsHelp
+
     p = subparsers.add_parser(
-        "sft", help="SFT warm-start on scripted-expert trajectories (assistant tokens only)"
+        "sft",
+        help="SFT warm-start on scripted-expert trajectories (assistant tokens only)",
+        formatter_class=DefaultsHelp,
     )
     p.add_argument("--env", default="llmgym/TripBooking-v0", help="environment id")
     p.add_argument("--model", default=None, help="model folder (default: bundled SmolLM2-135M)")
@@ -24,11 +28,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=int, default=8, help="episodes per optimizer step")
     p.add_argument("--micro-batch-size", type=int, default=2, help="episodes per forward pass")
     p.add_argument("--lora-rank", type=int, default=0, help="LoRA rank (0 = full fine-tune)")
+    p.add_argument(
+        "--trainable-layers", type=int, default=0,
+        help="train only the top this many decoder layers (0 = all)",
+    )  # fmt: skip
     p.add_argument("--seed", type=int, default=0, help="seed of tasks and shuffling")
     p.add_argument(
         "--dtype", choices=["auto", "float32", "bfloat16"], default="auto",
         help="autocast dtype of forward/backward (weights stay float32); auto: bfloat16 "
-        "where the hardware multiplies it natively, else float32 [auto]",
+        "where the hardware multiplies it natively, else float32",
     )  # fmt: skip
     p.add_argument("--threads", type=int, default=None, help="torch threads")
     p.set_defaults(func=run)
@@ -43,7 +51,7 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, env_id=args.env, model=args.model, episodes=args.episodes,
         difficulty=args.difficulty, epochs=args.epochs, learning_rate=args.lr,
         batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
-        lora_rank=args.lora_rank, seed=args.seed, threads=args.threads,
+        lora_rank=args.lora_rank, trainable_layers=args.trainable_layers, seed=args.seed, threads=args.threads,
         bfloat16=None if args.dtype == "auto" else args.dtype == "bfloat16",
     )  # fmt: skip
     losses = run_sft(config, on_step=sft_progress_bar())
