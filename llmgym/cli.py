@@ -22,6 +22,18 @@ PLUGGED = (
 )
 
 
+class DefaultsHelp(argparse.HelpFormatter):
+    """Help that ends each option's line with its default, ``[value]`` (None and off omitted)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        hidden = default is None or default is False or default == argparse.SUPPRESS
+        if hidden or "%(default)" in text or not action.option_strings:
+            return text
+        return f"{text} [%(default)s]"
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     from llmgym.registration import registered
 

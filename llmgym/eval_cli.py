@@ -14,6 +14,7 @@ import logging
 import time
 from typing import Any
 
+from llmgym.cli import DefaultsHelp
 from llmgym.eval import EvalSummary, summarize
 from llmgym.trajectory import iter_jsonl, write_jsonl
 
@@ -24,11 +25,17 @@ ENGINES = ("auto", "vllm", "hf", "openai", "expert")
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``llmgym eval``."""
-    p = subparsers.add_parser("eval", help="play episodes with a model and score them")
+    p = subparsers.add_parser(
+        "eval", help="play episodes with a model and score them",
+        formatter_class=DefaultsHelp,
+        description="Play --episodes tasks and score them. The cost is bounded: at most "
+        "--episodes x --samples episodes, each at most --max-context tokens (prompt, tool "
+        "results and at most --max-tokens new tokens a turn) and --timeout seconds.",
+    )  # fmt: skip
     p.add_argument("env_id", help="registered environment id, e.g. llmgym/TripBooking-v0")
     p.add_argument(
         "--engine", choices=ENGINES, default="auto",
-        help="generation engine [auto: vLLM when installed, else transformers]",
+        help="generation engine; auto: vLLM when installed, else transformers",
     )  # fmt: skip
     p.add_argument(
         "--model", default=None, help="model folder or hub id (default: bundled SmolLM2-135M); "
@@ -41,18 +48,25 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     )  # fmt: skip
     p.add_argument("--episodes", type=int, default=20, help="tasks to play")
     p.add_argument("--samples", type=int, default=1, help="episodes per task (for pass@k)")
-    p.add_argument("--split", choices=["train", "test"], default="test")
+    p.add_argument("--split", choices=["train", "test"], default="test", help="task split")
     p.add_argument("--difficulty", default=None, help="train split only")
     p.add_argument("--seed", type=int, default=0, help="first env seed")
     p.add_argument("--concurrency", type=int, default=32, help="episodes in flight")
     p.add_argument("--temperature", type=float, default=0.0, help="0 = greedy")
-    p.add_argument("--top-p", type=float, default=1.0)
-    p.add_argument("--max-tokens", type=int, default=256, help="new tokens per turn")
+    p.add_argument("--top-p", type=float, default=1.0, help="nucleus sampling threshold")
+    p.add_argument(
+        "--max-tokens", type=int, default=256,
+        help="new tokens per turn (the bundled experts' longest turn: 211, a BugFix patch)",
+    )  # fmt: skip
     p.add_argument("--max-turns", type=int, default=None, help="env turn budget (default: env's)")
-    p.add_argument("--max-context", type=int, default=8192, help="tokens per episode")
+    p.add_argument(
+        "--max-context", type=int, default=8192, help="tokens per episode, prompt included"
+    )
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per episode")
     p.add_argument("--tools-in-template", action="store_true", help="render tools via template")
-    p.add_argument("--success-threshold", type=float, default=1.0)
+    p.add_argument(
+        "--success-threshold", type=float, default=1.0, help="reward that counts as a success"
+    )
     p.add_argument("--threads", type=int, default=None, help="torch threads (hf engine)")
     p.add_argument("--out", required=True, help="trajectories JSONL to write")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -125,6 +139,10 @@ async def evaluate(args: argparse.Namespace) -> EvalSummary:
     )
     collector = RolloutCollector(engine, tokenizer, config)
     specs = group_specs(args.env_id, tasks, args.samples)
+    logger.warning(
+        "%d episodes of %s, each at most %d tokens (%d new a turn) and %.0f s",
+        len(specs), args.env_id, args.max_context, args.max_tokens, args.timeout,
+    )  # fmt: skip
     started = time.perf_counter()
     try:
         write_jsonl(args.out, [])
