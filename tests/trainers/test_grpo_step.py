@@ -324,7 +324,9 @@ def test_top_layers_get_the_full_update_of_their_own_weights(share_prefix):
             assert not torch.equal(moved_top[name], before), name
         else:
             assert torch.equal(moved_top[name], before), name
-    assert not torch.equal(moved_full["model.embed_tokens.weight"], start["model.embed_tokens.weight"])
+    assert not torch.equal(
+        moved_full["model.embed_tokens.weight"], start["model.embed_tokens.weight"]
+    )
 
 
 def test_trainable_layers_with_lora_adapts_only_the_top_layers():
