@@ -97,7 +97,9 @@ def sft_progress_bar() -> Callable[[int, int, float], None]:
 
     def on_step(step: int, steps: int, loss: float) -> None:
         if bar.total is None:
-            bar.reset(total=steps)
+            bar.reset(total=steps)  # restarts the clock: rate and ETA count from here
+        if step == 0:
+            return
         bar.update(1)
         bar.set_postfix(loss=f"{loss:.4f}")
         if step >= steps:
@@ -243,7 +245,8 @@ def sft_train(
 ) -> list[float]:
     """Cross-entropy (mean over assistant tokens of each batch); returns the loss per step.
 
-    ``on_step(step, steps, loss)`` is called after each optimizer step (the CLI's progress bar).
+    ``on_step(step, steps, loss)`` is called after each optimizer step (the CLI's progress bar),
+    and once before the first with step 0 and a NaN loss.
     ``share_prefix`` runs the tokens conversations of a batch start with (the system prompt)
     once per batch (``backward_micro_batches``: same gradient, less compute).
     """
@@ -264,6 +267,8 @@ def sft_train(
     rng = random.Random(seed)
     losses = []
     model.train()
+    if on_step is not None:
+        on_step(0, steps, math.nan)  # before the first step: the total is known
     for step in range(steps):
         start = time.perf_counter()
         batch: list[SFTExample] = []

@@ -110,3 +110,11 @@ def test_sft_warns_when_it_cuts_an_example(caplog):
     with caplog.at_level("WARNING", logger="llmgym.trainers.sft"):
         sft_train(tiny_llama(), examples, epochs=1, batch_size=1, max_length=24)
     assert "1 of 1 examples are longer than max_length=24 (up to 30 tokens)" in caplog.text
+
+
+def test_on_step_hears_the_total_before_the_first_step_then_each_step():
+    examples = [SFTExample(list(range(10, 20)), [0] * 5 + [1] * 5)] * 4
+    calls = []
+    sft_train(tiny_llama(), examples, epochs=1, batch_size=2, on_step=lambda *a: calls.append(a))
+    assert [(step, steps) for step, steps, _ in calls] == [(0, 2), (1, 2), (2, 2)]
+    assert calls[0][2] != calls[0][2] and all(loss > 0 for _, _, loss in calls[1:])  # NaN first
