@@ -1,4 +1,5 @@
-"""Scores of a set of trajectories: success rate, pass@k, turns, invalid actions, tokens/s.
+"""Scores of a set of trajectories: success rate, pass@k, turns, invalid actions, tokens/s,
+and what the failures were (``failure_kind``).
 
 The maths behind ``llmgym eval`` (whose command lives in ``llmgym.eval_cli``), usable on any
 trajectories, e.g. those a training run wrote.
@@ -7,9 +8,9 @@ trajectories, e.g. those a training run wrote.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llmgym.trajectory import SUCCESS_REWARD, Trajectory, succeeded
 
@@ -32,6 +33,8 @@ class EvalSummary:
     """Episodes that crashed or timed out."""
     generated_tokens: int
     wall_s: float
+    failures: dict[str, int] = field(default_factory=dict)
+    """Failed episodes by ``failure_kind``, most frequent first."""
 
     @property
     def tokens_per_s(self) -> float:
@@ -47,7 +50,30 @@ class EvalSummary:
             f"invalid-action rate {self.invalid_action_rate:.3f}",
             f"tokens/s            {self.tokens_per_s:.1f} ({self.generated_tokens} generated "
             f"in {self.wall_s:.1f} s)",
+            *(f"failed: {n:3d} x {kind}" for kind, n in self.failures.items()),
         ]
+
+
+def failure_kind(trajectory: Trajectory, success_threshold: float = SUCCESS_REWARD) -> str | None:
+    """Why an episode failed, in a few words (None if it succeeded): it crashed, it never
+    submitted (and why it ended), or it submitted an end state whose reward components
+    below 1 are named (e.g. "submitted, wrong: flights, money")."""
+    if succeeded(trajectory.reward, success_threshold):
+        return None
+    if not trajectory.ok:
+        return "crashed or timed out"
+    if trajectory.termination_reason != "submitted":
+        return f"no submit ({trajectory.termination_reason or 'did not end'})"
+    wrong = sorted(k for k, v in trajectory.reward_components.items() if v < 1.0)
+    return "submitted, wrong: " + ", ".join(wrong) if wrong else "submitted, reward too low"
+
+
+def failure_table(
+    trajectories: Sequence[Trajectory], success_threshold: float = SUCCESS_REWARD
+) -> dict[str, int]:
+    """``failure_kind`` counts of the failed episodes, most frequent first."""
+    kinds = (failure_kind(t, success_threshold) for t in trajectories)
+    return dict(Counter(k for k in kinds if k is not None).most_common())
 
 
 def pass_at_k(samples: int, correct: int, k: int) -> float:
@@ -83,4 +109,5 @@ def summarize(
         errors=sum(not t.ok for t in trajectories),
         generated_tokens=sum(t.num_sampled_tokens for t in trajectories),
         wall_s=wall_s,
+        failures=failure_table(trajectories, success_threshold),
     )

@@ -8,7 +8,7 @@ import pytest
 
 from llmgym import models
 from llmgym.cli import main
-from llmgym.eval import pass_at_k, summarize
+from llmgym.eval import failure_kind, pass_at_k, summarize
 from llmgym.trajectory import Trajectory, TurnSpan, read_jsonl
 
 needs_model = pytest.mark.skipif(
@@ -51,6 +51,26 @@ def test_summary_counts():
     assert summary.pass_at_k == {1: 0.25, 2: 0.5}
     assert summary.mean_turns == 2.0 and summary.invalid_action_rate == 3 / 8
     assert summary.generated_tokens == 16 and summary.tokens_per_s == 8.0
+    assert summary.failures == {"no submit (did not end)": 2, "crashed or timed out": 1}
+
+
+def test_failure_kinds_name_what_went_wrong():
+    def ended(reason, reward=0.0, **components):
+        t = trajectory("a", reward)
+        return t.model_copy(update={"termination_reason": reason, "reward_components": components})
+
+    assert failure_kind(ended("submitted", 1.0, flights=1.0)) is None
+    assert failure_kind(ended("max_turns")) == "no submit (max_turns)"
+    wrong = ended("submitted", flights=0.0, money=0.5, inventory=1.0)
+    assert failure_kind(wrong) == "submitted, wrong: flights, money"
+    assert failure_kind(trajectory("a", 0.0, error="boom")) == "crashed or timed out"
+    assert failure_kind(ended("submitted", 0.5, x=1.0), success_threshold=0.5) is None
+    summary = summarize([wrong, wrong, ended("max_turns")], wall_s=1.0)
+    assert list(summary.failures.items()) == [
+        ("submitted, wrong: flights, money", 2),
+        ("no submit (max_turns)", 1),
+    ]
+    assert "failed:   2 x submitted, wrong: flights, money" in summary.lines()
 
 
 @needs_model

@@ -133,6 +133,7 @@ def _rate(label: str, record: dict[str, Any]) -> dict[str, Any]:
         "rate": successes / max(n, 1),
         "wilson95": wilson(successes, n),
         "per_task": record["eval_successes"],
+        "failures": record.get("eval_failures", {}),
     }
 
 

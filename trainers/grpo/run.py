@@ -51,12 +51,13 @@ def rollout_config(
 def held_out_evaluator(
     config: GRPOConfig, engine: Engine, tokenizer: Any, *, progress: bool = False
 ) -> Evaluate:
-    """evaluate(step) -> {"success", "reward", "episodes", "successes"} on the first
+    """evaluate(step) -> {"success", "reward", "episodes", "successes", "failures"} on the first
     ``eval_episodes`` test tasks (filtered by ``env_options``' difficulty), greedy decoding."""
     import gymnasium as gym
 
     import llmgym  # noqa: F401  (registers the ids)
     from llmgym.env import LLMEnv
+    from llmgym.eval import failure_table
     from llmgym.rollout import EpisodeSpec, RolloutCollector
 
     with gym.make(config.env_id, **config.env_kwargs) as env:  # bad kwargs fail here, once
@@ -80,6 +81,7 @@ def held_out_evaluator(
             "reward": sum(t.reward for t in trajs) / max(len(trajs), 1),
             "episodes": len(trajs),
             "successes": successes,
+            "failures": failure_table(trajs),
         }
 
     return evaluate
