@@ -28,6 +28,17 @@ from llmgym.engines.vllm_weights import WORKER_EXTENSION, shared_dir, write_shar
 
 logger = logging.getLogger(__name__)
 
+
+class _RawPromptNotice(logging.Filter):
+    """Drops vLLM's notice that token-id prompts should come from its Renderer: the ids are
+    the collector's own (token-faithful trajectories), so they are passed as they are."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Passing raw prompts to InputProcessor")
+
+
+logging.getLogger("vllm.v1.engine.input_processor").addFilter(_RawPromptNotice())
+
 _request_ids = itertools.count()
 
 CPU_KV_CACHE_BYTES = 1 << 30

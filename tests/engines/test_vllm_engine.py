@@ -74,3 +74,4 @@ async def test_vllm_takes_a_trainers_weights_from_memory_quietly(
     logged = "".join(capfd.readouterr())
     assert "Attempted to load weight" not in logged
     assert "Failed to load weights" not in logged
+    assert "Passing raw prompts" not in logged  # the collector's own token ids, as they are
