@@ -75,6 +75,12 @@ def test_readme_quickstart_config_is_valid_and_trains_from_the_sft_folder():
     config = load_config(path, out="runs/quickstart")
     assert config.model == "runs/sft"  # what `llmgym sft --out runs/sft` writes
     assert config.env_options == {"difficulty": "easy"}
+    # the main job's GRPO recipe, so the example trains as the proven recipe does
+    from llmgym.trainers.quickstart import GRPO_RECIPE
+
+    drift = {k: (getattr(config, k), v) for k, v in GRPO_RECIPE.items() if k != "checkpoint_every"
+             and getattr(config, k) != v}  # fmt: skip
+    assert not drift, f"bench/quickstart.yaml differs from GRPO_RECIPE: {drift}"
 
 
 def test_sft_command_writes_a_model_folder_that_loads(tiny_model_dir, tmp_path, capsys):
