@@ -77,3 +77,20 @@ async def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):
         assert [r[key] for r in rest] == [r[key] for r in straight[2:]], key
     for a, b in zip(straight_model.parameters(), resumed_model.parameters(), strict=True):
         assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize("at_start", [True, False])
+async def test_held_out_evaluation_at_start_and_every_k_steps(tmp_path, at_start):
+    config = config_for(tmp_path, steps=4, eval_every=2, eval_at_start=at_start)
+    model = tiny_llama()
+    engine = TorchSampler(model)
+    seen = []
+
+    async def evaluate(step):
+        seen.append((step, engine.loads))  # the weights the engine holds when it is evaluated
+        return {"success": 0.5, "successes": [1, 0]}
+
+    records = await train(config, model, engine, make_collect(engine, config), evaluate=evaluate)
+    assert seen == ([(0, 0)] if at_start else []) + [(2, 2), (4, 4)]
+    assert [r["step"] for r in records if "eval_success" in r] == [s for s, _ in seen]
+    assert all(r["eval_s"] >= 0 for r in records if "eval_success" in r)

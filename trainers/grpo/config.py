@@ -115,6 +115,9 @@ class GRPOConfig(BaseModel):
     """Evaluate on the held-out split every this many steps (0 = never)."""
     eval_episodes: int = Field(32, ge=1)
     """Held-out test tasks per evaluation (greedy decoding)."""
+    eval_at_start: bool = True
+    """Also evaluate the starting policy, as step 0 (off: its score is already known, e.g.
+    a second run from the same warm-start)."""
     checkpoint_every: int = Field(10, ge=0)
     """Save a resumable checkpoint every this many steps (0 = only at the end)."""
     tensorboard: bool = False

@@ -99,7 +99,7 @@ async def train(
         metrics_path.unlink()
     async_mode = config.max_staleness > 0
     records = []
-    if evaluate and config.eval_every and start_step == 0:  # the starting point, as step 0
+    if evaluate and config.eval_every and config.eval_at_start and start_step == 0:  # step 0
         started = time.perf_counter()
         record = {"step": 0} | {f"eval_{k}": v for k, v in (await evaluate(0)).items()}
         record["eval_s"] = time.perf_counter() - started
