@@ -151,6 +151,7 @@ def describe(summary: dict[str, Any]) -> str:
             f"  {r['policy']:<22s} {r['successes']:3d}/{r['episodes']} = {r['rate']:.3f} "
             f"(95% CI {lo:.3f}-{hi:.3f})"
         )
+        lines += [f"      failed {n:3d} x {kind}" for kind, n in r.get("failures", {}).items()]
     p = summary["mcnemar_p"]
     verdict = "significant at 5%" if summary["significant"] else "not significant at 5%"
     lines.append(

@@ -1,14 +1,23 @@
 """The main job, shortened (CI runs it so that the README's first command cannot silently break)."""
 
 import json
+from pathlib import Path
 
 import pytest
 
-from llmgym.trainers.quickstart import GRPO_RECIPE, SFT_RECIPE, QuickstartConfig, run_quickstart
+from llmgym.stats import mcnemar_exact, wilson
+from llmgym.trainers.quickstart import (
+    GRPO_RECIPE,
+    SFT_RECIPE,
+    QuickstartConfig,
+    describe,
+    run_quickstart,
+)
 
-pytestmark = pytest.mark.slow
+RECORDED = Path(__file__).parents[2] / "bench" / "results" / "quickstart" / "summary.json"
 
 
+@pytest.mark.slow
 def test_the_main_job_runs_end_to_end_and_writes_its_proof(tmp_path):
     pytest.importorskip("transformers")
     config = QuickstartConfig(
@@ -45,3 +54,24 @@ def test_a_bad_recipe_field_fails_before_any_model_loads(tmp_path):
     with pytest.raises(ConfigError, match="group_sise"):
         run_quickstart(config, progress=False)
     assert not (tmp_path / "qs" / "sft").exists()
+
+
+def test_the_recorded_run_is_consistent_and_described_as_it_is():
+    """bench/results/quickstart/summary.json (quoted in the README): its counts, intervals and
+    p-value follow from its per-task results, and describe() prints them and the failures."""
+    summary = json.loads(RECORDED.read_text())
+    before, after = summary["before"], summary["after"]
+    for r in (before, after):
+        assert r["successes"] == sum(r["per_task"]) and r["episodes"] == len(r["per_task"]) >= 40
+        assert r["wilson95"] == pytest.approx(list(wilson(r["successes"], r["episodes"])))
+        assert sum(r["failures"].values()) == r["episodes"] - r["successes"]
+    test = mcnemar_exact(before["per_task"], after["per_task"])
+    assert (summary["gained"], summary["lost"]) == (test.gained, test.lost)
+    assert summary["mcnemar_p"] == pytest.approx(test.p_value)
+    assert summary["significant"] == (test.p_value < 0.05)
+    assert summary["config"]["grpo"]["trainable_layers"] == GRPO_RECIPE["trainable_layers"]
+    text = describe(summary)
+    assert f"{before['successes']:3d}/{before['episodes']}" in text
+    assert f"+{test.gained} -{test.lost}, exact McNemar p = {test.p_value:.4f}" in text
+    for kind, n in after["failures"].items():
+        assert f"failed {n:3d} x {kind}" in text
