@@ -36,7 +36,7 @@ def prepare_model(
     """Wrap ``model`` for training: LoRA adapters when ``lora_rank > 0``, checkpointing if asked.
 
     ``trainable_layers > 0`` trains only the top that many decoder layers and the final norm
-    (LoRA: adapts only those layers); the embeddings, the tied output head and the layers
+    (LoRA: adapts only those layers); the embeddings, the output head (tied or not) and the layers
     below stay frozen. The frozen layers then run forward only, with no activations kept,
     and the backward pass stops at the lowest trained layer: on a 30-layer model, training the
     top 8 does about half the FLOPs of a full update.
