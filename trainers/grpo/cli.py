@@ -64,8 +64,9 @@ def run(args: argparse.Namespace) -> int:
     records = asyncio.run(train_on_env(config, resume=args.resume, progress=True))
     trained = [r for r in records if r.get("step", 0) > 0]  # step 0 is the baseline evaluation
     last = trained[-1] if trained else {}
-    evals = [r["eval_success"] for r in records if "eval_success" in r]
-    held_out = f"held-out success {evals[0]:.3f} -> {evals[-1]:.3f}; " if evals else ""
+    evals = [(r["step"], r["eval_success"]) for r in records if "eval_success" in r]
+    scores = " -> ".join(f"{v:.3f} (step {s})" for s, v in evals)  # step 0: the start
+    held_out = f"held-out success {scores}; " if evals else ""
     print(
         f"trained {len(trained)} steps; last reward {last.get('reward_mean', float('nan')):.3f}; "
         f"{held_out}"
