@@ -82,7 +82,8 @@ def run_sft(
     losses = sft_train(
         model, examples, epochs=config.epochs, learning_rate=config.learning_rate,
         batch_size=config.batch_size, micro_batch_size=config.micro_batch_size, seed=config.seed,
-        max_length=config.max_length, autocast_dtype=torch.bfloat16 if _use_bfloat16(config.bfloat16) else None, on_step=on_step,
+        max_length=config.max_length, on_step=on_step,
+        autocast_dtype=torch.bfloat16 if _use_bfloat16(config.bfloat16) else None,
     )  # fmt: skip
     export_weights(model, Path(config.out), tokenizer)
     return losses

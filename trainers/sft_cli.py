@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         out=args.out, env_id=args.env, model=args.model, episodes=args.episodes,
         difficulty=args.difficulty, epochs=args.epochs, learning_rate=args.lr,
         batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
-        lora_rank=args.lora_rank, trainable_layers=args.trainable_layers, seed=args.seed, threads=args.threads,
+        lora_rank=args.lora_rank, trainable_layers=args.trainable_layers, seed=args.seed,
+        threads=args.threads,
         bfloat16=None if args.dtype == "auto" else args.dtype == "bfloat16",
     )  # fmt: skip
     losses = run_sft(config, on_step=sft_progress_bar())
