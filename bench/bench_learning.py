@@ -18,21 +18,6 @@ import time
 from pathlib import Path
 
 
-async def evaluate_base(config) -> dict:
-    from transformers import AutoTokenizer
-
-    from llmgym.models import resolve_model
-    from llmgym.trainers.grpo.run import held_out_evaluator, make_engine
-
-    base = resolve_model(None)
-    engine = make_engine(config, base)
-    try:
-        evaluate = held_out_evaluator(config, engine, AutoTokenizer.from_pretrained(base))
-        return await evaluate(0)
-    finally:
-        await engine.close()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="bench/results/learning")
@@ -44,6 +29,7 @@ def main() -> None:
     os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
 
     from llmgym.stats import wilson
+    from llmgym.trainers.grpo.run import evaluate_model
     from llmgym.trainers.quickstart import GRPO_RECIPE, QuickstartConfig, describe, run_quickstart
 
     grpo = dict(GRPO_RECIPE) | ({"steps": args.steps} if args.steps else {})
@@ -51,7 +37,7 @@ def main() -> None:
     config.out.mkdir(parents=True, exist_ok=True)
     if not args.no_base:
         started = time.perf_counter()
-        base = asyncio.run(evaluate_base(config.grpo_config()))
+        base = asyncio.run(evaluate_model(config.grpo_config(), None))
         k, n = sum(base["successes"]), base["episodes"]
         lo, hi = wilson(k, n)
         record = {"successes": k, "episodes": n, "per_task": base["successes"],

@@ -4,8 +4,8 @@ On one environment (easy tasks): evaluates the base model greedily on the first
 ``--eval-tasks`` test tasks; fine-tunes on the scripted expert in rounds of
 ``--round-episodes`` new episodes each, evaluating after every round, until success has not
 risen for ``--patience`` rounds (or ``--max-rounds``); then runs GRPO from the best round's
-model and evaluates again on the same tasks. Prints and writes (``plateau.json``, ``plateau.png``
-in ``--out``) the SFT curve, base / plateau / GRPO success with 95% Wilson intervals, the
+model and evaluates again on the same tasks. Prints and writes (``plateau.json`` in
+``--out``) the SFT curve, base / plateau / GRPO success with 95% Wilson intervals, the
 exact McNemar test of GRPO against the plateau on the same tasks, the failure kinds at the
 plateau and after GRPO, and the wall time of every phase.
 
@@ -28,35 +28,9 @@ from typing import Any
 
 
 def evaluate(config: Any, model: str | None) -> dict[str, Any]:
-    """Greedy held-out evaluation of ``model`` with the run's engine and tasks."""
-    from transformers import AutoTokenizer
+    from llmgym.trainers.grpo.run import evaluate_model
 
-    from llmgym.models import resolve_model
-    from llmgym.trainers.grpo.run import held_out_evaluator, make_engine
-
-    path = resolve_model(model)
-
-    async def run() -> dict[str, Any]:
-        engine = make_engine(config, path)
-        try:
-            started = time.perf_counter()
-            result = await held_out_evaluator(config, engine, AutoTokenizer.from_pretrained(path))(
-                0
-            )
-            return result | {"eval_s": time.perf_counter() - started}
-        finally:
-            await engine.close()
-
-    return asyncio.run(run())
-
-
-def rate(label: str, result: dict[str, Any]) -> dict[str, Any]:
-    from llmgym.stats import wilson
-
-    k, n = sum(result["successes"]), result["episodes"]
-    return {"policy": label, "successes": k, "episodes": n, "rate": k / max(n, 1),
-            "wilson95": wilson(k, n), "per_task": result["successes"],
-            "failures": result.get("failures", {})}  # fmt: skip
+    return asyncio.run(evaluate_model(config, model))
 
 
 def main() -> None:
@@ -78,7 +52,7 @@ def main() -> None:
 
     from llmgym.stats import mcnemar_exact
     from llmgym.trainers.grpo.run import train_on_env
-    from llmgym.trainers.quickstart import GRPO_RECIPE, SFT_RECIPE, QuickstartConfig
+    from llmgym.trainers.quickstart import GRPO_RECIPE, SFT_RECIPE, QuickstartConfig, rate
     from llmgym.trainers.sft import run_sft
 
     out = Path(args.out)
@@ -131,10 +105,8 @@ def main() -> None:
     records = asyncio.run(train_on_env(grpo, progress=True))
     report["wall_s"]["grpo_with_evals"] = time.perf_counter() - t0
     evals = [r for r in records if "eval_successes" in r]
-    after = {k.removeprefix("eval_"): v for k, v in evals[-1].items() if k.startswith("eval_")}
-    replayed = {k.removeprefix("eval_"): v for k, v in evals[0].items() if k.startswith("eval_")}
-    report["plateau_replayed"] = rate("plateau, evaluated again by the GRPO run", replayed)
-    report["grpo"] = rate(f"plateau + {grpo.steps} GRPO steps", after)
+    report["plateau_replayed"] = rate("plateau, evaluated again by the GRPO run", evals[0])
+    report["grpo"] = rate(f"plateau + {grpo.steps} GRPO steps", evals[-1])
     report["train_curve"] = [{"step": r["step"], "reward_mean": r["reward_mean"]}
                              for r in records if "reward_mean" in r]  # fmt: skip
     test = mcnemar_exact(best["per_task"], report["grpo"]["per_task"])

@@ -97,8 +97,8 @@ def run_quickstart(config: QuickstartConfig, *, progress: bool = True) -> dict[s
         "env_id": config.env_id,
         "tasks": f"the first {before['eval_episodes']} {grpo.env_options.get('difficulty', '')} "
         "test tasks, greedy".replace("  ", " "),
-        "before": _rate("SFT", before),
-        "after": _rate(f"SFT + {grpo.steps} GRPO steps", after),
+        "before": rate("SFT", before),
+        "after": rate(f"SFT + {grpo.steps} GRPO steps", after),
         "gained": comparison.gained,
         "lost": comparison.lost,
         "mcnemar_p": comparison.p_value,
@@ -128,16 +128,20 @@ def run_quickstart(config: QuickstartConfig, *, progress: bool = True) -> dict[s
     return summary
 
 
-def _rate(label: str, record: dict[str, Any]) -> dict[str, Any]:
-    successes, n = sum(record["eval_successes"]), record["eval_episodes"]
+def rate(label: str, result: dict[str, Any]) -> dict[str, Any]:
+    """One held-out evaluation (``held_out_evaluator``'s result, or a loop record's ``eval_*``
+    fields) as a summary row: successes, episodes, rate, 95% Wilson interval, per task,
+    failure kinds."""
+    result = {k.removeprefix("eval_"): v for k, v in result.items()}
+    successes, n = sum(result["successes"]), result["episodes"]
     return {
         "policy": label,
         "successes": successes,
         "episodes": n,
         "rate": successes / max(n, 1),
         "wilson95": wilson(successes, n),
-        "per_task": record["eval_successes"],
-        "failures": record.get("eval_failures", {}),
+        "per_task": result["successes"],
+        "failures": result.get("failures", {}),
     }
 
 

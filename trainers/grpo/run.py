@@ -87,6 +87,25 @@ def held_out_evaluator(
     return evaluate
 
 
+async def evaluate_model(config: GRPOConfig, model: str | None) -> dict[str, Any]:
+    """One greedy held-out evaluation of ``model`` (a folder; None: the default model) with
+    ``config``'s engine and tasks, on an engine of its own; adds its wall time, ``eval_s``."""
+    import time
+
+    from transformers import AutoTokenizer
+
+    from llmgym.models import resolve_model
+
+    path = resolve_model(model)
+    engine = make_engine(config, path)
+    try:
+        started = time.perf_counter()
+        evaluate = held_out_evaluator(config, engine, AutoTokenizer.from_pretrained(path))
+        return await evaluate(0) | {"eval_s": time.perf_counter() - started}
+    finally:
+        await engine.close()
+
+
 async def train_on_env(
     config: GRPOConfig, *, resume: bool = False, progress: bool = False
 ) -> list[dict[str, Any]]:
