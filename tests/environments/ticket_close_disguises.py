@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from llmgym.environments.ticket_close.privacy import TENS, UNITS
+
 
 def _fullwidth(digits: str) -> str:
     return "".join(chr(ord(c) + 0xFEE0) for c in digits)
@@ -54,36 +56,13 @@ SPELLING = dict(
         strict=True,
     )
 )
-UNITS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
-TENS = ["_", "_", "twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 
 
 def _number_words(n: int) -> str:
     """``n`` (below 100) in words, as a person writes it (``seventy-six``)."""
     if n < 20:
         return UNITS[n]
-    return TENS[n // 10] + (f"-{UNITS[n % 10]}" if n % 10 else "")
+    return TENS[n // 10 - 2] + (f"-{UNITS[n % 10]}" if n % 10 else "")
 
 
 SMALL_CAPS = str.maketrans("abcdefghijklmnoprstuvwyz", "ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘʀꜱᴛᴜᴠᴡʏᴢ")
