@@ -361,17 +361,46 @@ def export_weights(model: Any, out_dir: str | Path, tokenizer: Any = None) -> Pa
     return out_dir
 
 
+def trained_weight_names(model: Any) -> set[str] | None:
+    """Names (as ``merged_state_dict`` gives them) of the weights training can change; None
+    when that is every weight. With LoRA: the weights its adapters merge into."""
+    if hasattr(model, "peft_config"):
+        base = model.get_base_model()
+        if any(p.requires_grad and "lora_" not in n for n, p in base.named_parameters()):
+            return None  # modules trained outside the adapters: send everything
+        return {k.replace(".base_layer", "") for k in base.state_dict() if ".base_layer." in k}
+    params = dict(model.named_parameters())
+    if all(p.requires_grad for p in params.values()):
+        return None
+    return {name for name, p in params.items() if p.requires_grad}
+
+
 class PolicyWeights:
     """The policy's current weights as an engine takes them (``llmgym.engines.Weights``):
     the merged tensors in memory, or (made on first request) a model folder under
-    ``out_dir``. One per weight sync: the model must not change while it is used."""
+    ``out_dir``. One per weight sync: the model must not change while it is used.
 
-    def __init__(self, model: Any, out_dir: str | Path, tokenizer: Any = None):
+    ``trained_only``: the tensors are only those training can change (``partial``), for an
+    engine that already holds the rest: one that was started from, or last given in full,
+    the weights the trainer started from. The folder always holds every weight.
+    """
+
+    def __init__(
+        self, model: Any, out_dir: str | Path, tokenizer: Any = None, *, trained_only: bool = False
+    ):
         self.model, self.out_dir, self.tokenizer = model, Path(out_dir), tokenizer
         self._folder: Path | None = None
+        self._trained = trained_weight_names(model) if trained_only else None
+
+    @property
+    def partial(self) -> bool:
+        return self._trained is not None
 
     def state_dict(self) -> dict[str, torch.Tensor]:
-        return merged_state_dict(self.model)
+        state = merged_state_dict(self.model)
+        if self._trained is None:
+            return state
+        return {name: tensor for name, tensor in state.items() if name in self._trained}
 
     def folder(self) -> Path:
         if self._folder is None:

@@ -73,8 +73,15 @@ class Completion:
 class Weights(Protocol):
     """New policy weights, in both forms an engine may need."""
 
+    @property
+    def partial(self) -> bool:
+        """True when ``state_dict`` holds only the weights training can change (a trainer
+        with frozen layers): the engine keeps the others as it loaded them."""
+        ...
+
     def state_dict(self) -> Mapping[str, Any]:
-        """Every weight as a tensor, by parameter name (in-process engines copy these)."""
+        """The weights as tensors, by parameter name (in-process engines copy these): every
+        weight, or only the trained ones when ``partial``."""
         ...
 
     def folder(self) -> Path:
@@ -87,6 +94,10 @@ class SavedWeights:
     """``Weights`` already saved as a model folder (e.g. a checkpoint or the base model)."""
 
     path: Path
+
+    @property
+    def partial(self) -> bool:
+        return False
 
     def folder(self) -> Path:
         return self.path

@@ -172,15 +172,16 @@ class VLLMEngine:
     async def load_weights(self, weights: Weights | str | Path, *, version: int) -> None:
         """Load new weights in place, through shared memory (``llmgym.engines.vllm_weights``).
 
-        The tensors (``weights.state_dict()``; a path is a saved model folder) are written
-        once in the engine's dtype to a memory-mapped file the workers load from; then the
+        The tensors (``weights.state_dict()``, only the trained ones when ``weights.partial``;
+        a path is a saved model folder) are written once in the engine's dtype to a memory-mapped file the workers load from; then the
         prefix cache is dropped (KV blocks computed with the old weights would otherwise be
         reused). Callers should not have requests in flight.
         """
         import torch
 
         started = time.perf_counter()
-        state_dict = as_weights(weights).state_dict()
+        weights = as_weights(weights)
+        state_dict = weights.state_dict()
         nbytes = sum(t.numel() * 4 for t in state_dict.values())  # an upper bound
         path, layout = await asyncio.to_thread(
             write_shared, state_dict, getattr(torch, self.dtype), shared_dir(nbytes)
@@ -188,8 +189,9 @@ class VLLMEngine:
         try:
             await self._llm.collective_rpc(
                 "load_shared_weights",
-                kwargs={"path": path, "layout": [slot.as_list() for slot in layout]},
-            )
+                kwargs={"path": path, "layout": [slot.as_list() for slot in layout],
+                        "partial": weights.partial},
+            )  # fmt: skip
         finally:
             os.unlink(path)
         await self._llm.reset_prefix_cache()

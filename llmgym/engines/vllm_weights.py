@@ -1,10 +1,11 @@
 """Weight sync into a running vLLM engine through shared memory, with no model folder.
 
-The trainer writes every tensor, cast to the engine's dtype, into one memory-mapped file
-(under ``/dev/shm`` when it has room: RAM, not disk) and sends the workers only its path and
-a layout of plain data (name, dtype, shape, offset). Each worker maps the file and reloads the
-tensors in place by their checkpoint names (vLLM's ``reload_weights``), so nothing is serialised tensor by tensor, nothing is written as float32 and no
-per-tensor dtype warning is logged. vLLM finds the worker side by name
+The trainer writes every tensor it trains (all of them, unless it froze some layers), cast to
+the engine's dtype, into one memory-mapped file (under ``/dev/shm`` when it has room: RAM,
+not disk) and sends the workers only its path and a layout of plain data (name, dtype, shape,
+offset). Each worker maps the file and reloads the tensors in place by their checkpoint names
+(vLLM's ``reload_weights``), so nothing is serialised tensor by tensor, nothing is written as
+float32 and no per-tensor dtype warning is logged. vLLM finds the worker side by name
 (``worker_extension_cls``).
 """
 
@@ -99,15 +100,21 @@ def _view(buffer: Any, slot: TensorSlot) -> Any:
     return flat.view(getattr(torch, slot.dtype)).view(slot.shape)
 
 
-class _TiedLayerNotice(logging.Filter):
-    """Drops vLLM's "Failed to load weights" notice for layers whose weights are not in a
-    checkpoint by design (a tied output head, the rotary table): the same tensors are not
-    in the model folder either, and the layer keeps its weights. Other layers still warn."""
+class _UnsentLayerNotice(logging.Filter):
+    """Drops vLLM's "Failed to load weights" notice for layers whose weights were left out
+    by design: a tied output head and the rotary table (not in a model folder either) and,
+    for a partial load, every layer (the frozen ones were not sent). Such a layer keeps the
+    weights it has. In a full load, other layers still warn."""
+
+    def __init__(self, partial: bool = False) -> None:
+        super().__init__()
+        self.partial = partial
 
     def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
         return not (
-            record.getMessage().endswith(": Failed to load weights")
-            and record.getMessage().split(":")[0] in ("ParallelLMHead", "RotaryEmbedding")
+            message.endswith(": Failed to load weights")
+            and (self.partial or message.split(":")[0] in ("ParallelLMHead", "RotaryEmbedding"))
         )
 
 
@@ -129,15 +136,18 @@ class SharedWeightLoader:
 
     model_runner: Any
 
-    def load_shared_weights(self, path: str, layout: list[list[Any]]) -> int:
+    def load_shared_weights(
+        self, path: str, layout: list[list[Any]], partial: bool = False
+    ) -> int:
         """Load the tensors of ``path`` into the model in place; returns how many.
 
         Goes through vLLM's in-place reload, which puts checkpoint tensors back into the
         kernels' own layout (CPU kernels repack float32 weights, quantized ones re-process).
+        ``partial``: ``path`` holds only some layers' tensors; the others keep theirs.
         """
         weights = list(read_shared(path, layout))
         notices = logging.getLogger("vllm.model_executor.model_loader.reload.layerwise")
-        quiet = _TiedLayerNotice()
+        quiet = _UnsentLayerNotice(partial)
         notices.addFilter(quiet)
         try:
             self.model_runner.reload_weights(weights_iterator=iter(weights))

@@ -69,6 +69,8 @@ async def test_the_engine_protocol_with_tensors_and_folders(
     from llmgym.engines.base import SavedWeights
 
     class InMemory:  # Weights whose folder() must not be needed by an in-process engine
+        partial = False
+
         def __init__(self, folder):
             self.tensors = SavedWeights(folder).state_dict()
 

@@ -75,3 +75,55 @@ async def test_vllm_takes_a_trainers_weights_from_memory_quietly(
     assert "Attempted to load weight" not in logged
     assert "Failed to load weights" not in logged
     assert "Passing raw prompts" not in logged  # the collector's own token ids, as they are
+
+
+async def test_vllm_takes_only_the_trained_layers_and_keeps_the_rest(
+    default_model_dir, chat_prompts, tmp_path, capfd
+):
+    """A trainer with frozen layers sends only the tensors it trains (``trained_only``): the
+    engine then computes what the trainer's model computes (the unsent layers kept their
+    weights), with no "Failed to load weights" notice for the layers left out."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from llmgym.engines.vllm_engine import VLLMEngine
+    from llmgym.trainers.policy import PolicyWeights, prepare_model
+
+    model = prepare_model(
+        AutoModelForCausalLM.from_pretrained(default_model_dir, dtype=torch.float32),
+        trainable_layers=2,
+    )
+    generator = torch.Generator().manual_seed(1)
+    with torch.no_grad():
+        for p in model.parameters():
+            if p.requires_grad:
+                p.add_(torch.randn(p.shape, generator=generator) * 0.05)
+    model.eval()
+    weights = PolicyWeights(model, tmp_path / "never_written", trained_only=True)
+    sent = weights.state_dict()
+    layers = len(model.model.layers)
+    assert weights.partial
+    assert {name.split(".")[2] for name in sent if ".layers." in name} == {
+        str(layers - 2), str(layers - 1)
+    }
+    assert "model.norm.weight" in sent and "model.embed_tokens.weight" not in sent
+
+    greedy = SamplingParams(max_tokens=12, temperature=0.0)
+    prompt = chat_prompts[1]
+    engine = VLLMEngine(default_model_dir, dtype="float32", max_model_len=1024)
+    try:
+        before = await engine.generate(prompt, greedy)
+        capfd.readouterr()
+        await engine.load_weights(weights, version=1)
+        after = await engine.generate(prompt, greedy)
+    finally:
+        await engine.close()
+    assert after.token_ids != before.token_ids  # the trained layers arrived
+    ids = torch.tensor([prompt + list(after.token_ids)])
+    with torch.inference_mode():  # the trainer's model: perturbed top, original rest
+        logits = model(ids).logits[0, len(prompt) - 1 : -1]
+    assert logits.argmax(-1).tolist() == list(after.token_ids)
+    expected = torch.log_softmax(logits, -1).gather(1, ids[0, len(prompt) :, None])[:, 0]
+    assert torch.allclose(torch.tensor(after.logprobs), expected, atol=2e-2)
+    assert "Failed to load weights" not in "".join(capfd.readouterr())
+    assert not (tmp_path / "never_written").exists()

@@ -15,6 +15,7 @@ from trainer_fixtures import (
 from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
 from llmgym.trainers.grpo.step import build_batch, train_step
 from llmgym.trainers.policy import (
+    PolicyWeights,
     PrefixGroup,
     backward_micro_batches,
     export_weights,
@@ -333,6 +334,31 @@ def test_trainable_layers_with_lora_adapts_only_the_top_layers():
     model = prepare_model(tiny_llama(), lora_rank=4, trainable_layers=1)
     trained = [n for n, p in model.named_parameters() if p.requires_grad]
     assert trained and all(".layers.1." in n and "lora_" in n for n in trained)
+
+
+@pytest.mark.parametrize(
+    "prepare", [{}, {"trainable_layers": 1}, {"lora_rank": 4, "trainable_layers": 1}]
+)
+def test_a_partial_weight_sync_sends_every_tensor_training_changed(prepare):
+    """``PolicyWeights(trained_only=True)`` may leave tensors out only if training cannot
+    change them: after two steps, every merged tensor that differs from the start is sent."""
+    start = tiny_llama().state_dict()
+    model = prepare_model(tiny_llama(), **prepare)
+    batch = build_batch(fake_trajectories(4), torch.tensor([1.0, -1.0, 0.5, -0.5]), max_length=64)
+    for _ in range(2):  # LoRA's B starts at zero: the merged weights move from step 2
+        sgd_update(model, batch, lora_rank=prepare.get("lora_rank", 0))
+    weights = PolicyWeights(model, "unused", trained_only=True)
+    sent, merged = weights.state_dict(), merged_state_dict(model)
+    changed = {name for name, value in merged.items() if not torch.equal(value, start[name])}
+    assert changed and changed <= set(sent)
+    for name, value in sent.items():
+        assert torch.equal(value, merged[name]), name
+    if prepare:  # frozen layers: only the top layer (and the final norm) travel
+        assert weights.partial and set(sent) < set(merged)
+        assert all(n.startswith(("model.layers.1.", "model.norm.")) for n in sent)
+    else:  # a full fine-tune sends everything, as a full sync would
+        assert not weights.partial and set(sent) == set(merged)
+    assert not PolicyWeights(model, "unused").partial
 
 
 def test_more_trainable_layers_than_the_model_has_is_refused():

@@ -91,7 +91,7 @@ async def train(
     checkpoint_dir = out / "checkpoint"
     if resume and (checkpoint_dir / "state.pt").is_file():
         start_step = load_checkpoint(checkpoint_dir, model, optimizer).step
-        # the engine restarts from the base weights
+        # the engine restarts from the base weights: every tensor (the frozen set may differ)
         await sync_weights(model, engine, out, start_step, tokenizer)
     writer = tensorboard_writer(out) if config.tensorboard else None
     metrics_path = out / "metrics.jsonl"
@@ -116,7 +116,9 @@ async def train(
         record["train_s"] = time.perf_counter() - train_start
         if async_mode and step + 1 < config.steps:
             await asyncio.wait([pending])  # vLLM reloads only with nothing in flight
-        record["sync_s"] = await sync_weights(model, engine, out, step + 1, tokenizer)
+        record["sync_s"] = await sync_weights(
+            model, engine, out, step + 1, tokenizer, trained_only=True
+        )
         if not async_mode and step + 1 < config.steps:
             pending = asyncio.ensure_future(timed(collect(step + 1)))
         generated = sum(t.num_sampled_tokens for t in trajs)
@@ -174,16 +176,25 @@ def update(config, model, optimizer, trajs: list[Trajectory], ref_model=None) ->
 
 
 async def sync_weights(
-    model: Any, engine: Engine, out: Path, version: int, tokenizer: Any = None
+    model: Any,
+    engine: Engine,
+    out: Path,
+    version: int,
+    tokenizer: Any = None,
+    *,
+    trained_only: bool = False,
 ) -> float:
     """Load the policy's merged weights into the engine as ``version``; returns seconds.
 
     The engine takes them in the form it needs (``PolicyWeights``: tensors for an
     in-process engine or vLLM (through shared memory), a saved folder for a server).
+    ``trained_only``: send only the tensors training changes (with frozen layers, the
+    engine already holds the rest: it started from, or was last given, the same ones).
     """
     start = time.perf_counter()
     await engine.load_weights(
-        PolicyWeights(model, out / "weights_sync", tokenizer), version=version
+        PolicyWeights(model, out / "weights_sync", tokenizer, trained_only=trained_only),
+        version=version,
     )
     return time.perf_counter() - start
 
