@@ -136,9 +136,7 @@ class SharedWeightLoader:
 
     model_runner: Any
 
-    def load_shared_weights(
-        self, path: str, layout: list[list[Any]], partial: bool = False
-    ) -> int:
+    def load_shared_weights(self, path: str, layout: list[list[Any]], partial: bool = False) -> int:
         """Load the tensors of ``path`` into the model in place; returns how many.
 
         Goes through vLLM's in-place reload, which puts checkpoint tensors back into the
