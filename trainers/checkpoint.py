@@ -94,3 +94,9 @@ def load_checkpoint(
     logger.info("resumed from %s (step %d)", directory, state["step"])
     known = {f.name for f in dataclasses.fields(CheckpointState)}
     return CheckpointState(**{k: v for k, v in state.items() if k in known})
+
+
+def saved_step(directory: str | Path) -> int:
+    """The step a checkpoint in ``directory`` was saved at; 0 when there is none."""
+    state = Path(directory) / "state.pt"
+    return int(torch.load(state, weights_only=False)["step"]) if state.is_file() else 0

@@ -100,22 +100,25 @@ def _view(buffer: Any, slot: TensorSlot) -> Any:
     return flat.view(getattr(torch, slot.dtype)).view(slot.shape)
 
 
-class _UnsentLayerNotice(logging.Filter):
-    """Drops vLLM's "Failed to load weights" notice for layers whose weights were left out
-    by design: a tied output head and the rotary table (not in a model folder either) and,
-    for a partial load, every layer (the frozen ones were not sent). Such a layer keeps the
-    weights it has. In a full load, other layers still warn."""
+class _UnsentWeightsNotice(logging.Filter):
+    """Drops vLLM's notices about weights left out of a reload by design: "Failed to load
+    weights" for a tied output head and the rotary table (not in a model folder either) and,
+    for a partial load (the frozen layers not sent), that notice for every layer and the list
+    of "weights ... not loaded". Such a layer keeps the weights it has. In a full load, other
+    layers still warn."""
 
     def __init__(self, partial: bool = False) -> None:
         super().__init__()
         self.partial = partial
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not (
-            message.endswith(": Failed to load weights")
-            and (self.partial or message.split(":")[0] in ("ParallelLMHead", "RotaryEmbedding"))
-        )
+        message = str(record.msg)
+        if message.startswith("Following weights were not loaded from checkpoint"):
+            return not self.partial
+        if message.endswith(": Failed to load weights"):
+            layer = record.getMessage().split(":")[0]
+            return not (self.partial or layer in ("ParallelLMHead", "RotaryEmbedding"))
+        return True
 
 
 class _IntendedCast(logging.Filter):
@@ -144,11 +147,16 @@ class SharedWeightLoader:
         ``partial``: ``path`` holds only some layers' tensors; the others keep theirs.
         """
         weights = list(read_shared(path, layout))
-        notices = logging.getLogger("vllm.model_executor.model_loader.reload.layerwise")
-        quiet = _UnsentLayerNotice(partial)
-        notices.addFilter(quiet)
+        quiet = _UnsentWeightsNotice(partial)
+        loggers = [
+            logging.getLogger(f"vllm.model_executor.model_loader.reload.{module}")
+            for module in ("layerwise", "inplace")
+        ]
+        for notices in loggers:
+            notices.addFilter(quiet)
         try:
             self.model_runner.reload_weights(weights_iterator=iter(weights))
         finally:
-            notices.removeFilter(quiet)
+            for notices in loggers:
+                notices.removeFilter(quiet)
         return len(weights)

@@ -12,7 +12,12 @@ from trainer_fixtures import (
     tiny_llama,
 )
 
-from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_checkpoint
+from llmgym.trainers.checkpoint import (
+    CheckpointState,
+    load_checkpoint,
+    save_checkpoint,
+    saved_step,
+)
 from llmgym.trainers.grpo.step import build_batch, train_step
 from llmgym.trainers.policy import (
     PolicyWeights,
@@ -268,6 +273,7 @@ def test_checkpoint_resume_continues_exactly(tmp_path, lora_rank):
     resumed, opt = fresh()
     state = load_checkpoint(tmp_path / "ckpt", resumed, opt)
     assert (state.step, state.extra) == (2, {"best": 0.5})
+    assert saved_step(tmp_path / "ckpt") == 2 and saved_step(tmp_path / "none") == 0  # the bar's
     run(resumed, opt, range(1))
     assert_same_weights(straight, resumed, atol=0)
 

@@ -8,6 +8,7 @@ line (``cli.py``), the benches and scripts all go through it.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 from llmgym.engines.base import Engine, SamplingParams
@@ -145,7 +146,10 @@ async def train_on_env(
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=config.steps, desc="grpo", unit="step")
+        from llmgym.trainers.checkpoint import saved_step
+
+        start = saved_step(Path(config.out) / "checkpoint") if resume else 0  # the loop's too
+        bar = tqdm(total=config.steps, initial=start, desc="grpo", unit="step")
 
     def on_record(record: dict[str, Any]) -> None:
         if bar is not None:
