@@ -32,13 +32,16 @@ def create_engine(
     *,
     max_context: int | None = None,
     threads: int | None = None,
+    seed: int | None = None,
     **kwargs: Any,
 ) -> Engine:
     """Build an engine of ``kind`` (see ``engine_kind``) for ``model`` (``None`` = the
     default model). The one place engines are built: every command and bench calls it.
 
     ``max_context`` bounds a sequence (vLLM's ``max_model_len``); ``threads`` sets the
-    transformers engine's torch threads; other ``kwargs`` go to the engine's constructor
+    transformers engine's torch threads; ``seed`` seeds vLLM's own sampling stream (vLLM on
+    CPU drops per-request seeds, so without it every run samples alike whatever its seed; the
+    other engines take the seed of each request); other ``kwargs`` go to the engine's constructor
     (e.g. ``base_urls`` and ``tokenizer`` for "openai", ``max_batch_size`` for "hf").
     """
     from llmgym.models import resolve_model
@@ -49,6 +52,8 @@ def create_engine(
 
         if max_context is not None:
             kwargs.setdefault("max_model_len", max_context)
+        if seed is not None:
+            kwargs.setdefault("seed", seed)
         return VLLMEngine(resolve_model(model), **kwargs)
     if kind == "hf":
         from llmgym.engines.hf_engine import HFEngine

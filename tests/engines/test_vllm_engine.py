@@ -127,3 +127,24 @@ async def test_vllm_takes_only_the_trained_layers_and_keeps_the_rest(
     assert torch.allclose(torch.tensor(after.logprobs), expected, atol=2e-2)
     assert "WARNING" not in logged, logged  # no "Failed to load", no "not loaded" list
     assert not (tmp_path / "never_written").exists()
+
+
+async def test_the_run_seed_decides_what_vllm_samples(default_model_dir, chat_prompts):
+    """vLLM on CPU drops per-request seeds, so a GRPO run's seed must reach the engine
+    itself (``make_engine``): one seed samples alike twice, another seed differently."""
+    from llmgym.trainers.grpo.config import GRPOConfig
+    from llmgym.trainers.grpo.run import make_engine
+
+    async def sample(seed):
+        config = GRPOConfig(engine="vllm", seed=seed, max_trajectory_tokens=960)
+        engine = make_engine(config, str(default_model_dir))
+        try:
+            params = SamplingParams(max_tokens=24, temperature=1.0)
+            done = [await engine.generate(p, params) for p in chat_prompts for _ in range(2)]
+            return [c.token_ids for c in done]
+        finally:
+            await engine.close()
+
+    first = await sample(0)
+    assert await sample(0) == first
+    assert await sample(1) != first

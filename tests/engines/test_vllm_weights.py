@@ -53,3 +53,24 @@ def test_a_failed_write_leaves_no_file(tmp_path):
 def test_shared_dir_falls_back_when_shared_memory_is_too_small():
     assert shared_dir(1) in ("/dev/shm", __import__("tempfile").gettempdir())
     assert shared_dir(1 << 60) != "/dev/shm"
+
+
+@pytest.mark.parametrize("partial", [False, True])
+def test_notices_of_weights_left_out_are_dropped_only_where_left_out_by_design(partial):
+    """A tied head and the rotary table are never sent: their notice is always dropped. Any
+    other layer without weights, and vLLM's list of weights not loaded, is a real problem in
+    a full load (kept) and the frozen layers by design in a partial one (dropped)."""
+    import logging
+
+    from llmgym.engines.vllm_weights import _UnsentWeightsNotice
+
+    def record(msg, *args):
+        return logging.LogRecord("vllm", logging.WARNING, __file__, 1, msg, args, None)
+
+    quiet = _UnsentWeightsNotice(partial)
+    assert not quiet.filter(record("%s: Failed to load weights", "ParallelLMHead"))
+    assert not quiet.filter(record("%s: Failed to load weights", "RotaryEmbedding"))
+    assert quiet.filter(record("%s: Failed to load weights", "QKVParallelLinear")) is not partial
+    listed = record("Following weights were not loaded from checkpoint: %s", {"a.weight"})
+    assert quiet.filter(listed) is not partial
+    assert quiet.filter(record("something else entirely"))
