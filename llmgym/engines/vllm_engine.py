@@ -173,9 +173,10 @@ class VLLMEngine:
         """Load new weights in place, through shared memory (``llmgym.engines.vllm_weights``).
 
         The tensors (``weights.state_dict()``, only the trained ones when ``weights.partial``;
-        a path is a saved model folder) are written once in the engine's dtype to a memory-mapped file the workers load from; then the
-        prefix cache is dropped (KV blocks computed with the old weights would otherwise be
-        reused). Callers should not have requests in flight.
+        a path is a saved model folder) are written once in the engine's dtype to a
+        memory-mapped file the workers load from; then the prefix cache is dropped (KV blocks
+        computed with the old weights would otherwise be reused). Callers should not have
+        requests in flight.
         """
         import torch
 

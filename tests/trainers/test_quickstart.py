@@ -75,3 +75,19 @@ def test_the_recorded_run_is_consistent_and_described_as_it_is():
     assert f"+{test.gained} -{test.lost}, exact McNemar p = {test.p_value:.4f}" in text
     for kind, n in after["failures"].items():
         assert f"failed {n:3d} x {kind}" in text
+
+
+def test_the_recorded_spread_follows_from_its_per_task_results():
+    """bench/results/quickstart/spread/summary.json (quoted in the README): every run starts
+    from the recorded run's SFT model, and its counts and p-values follow from its results."""
+    spread = json.loads((RECORDED.parent / "spread" / "summary.json").read_text())
+    sft = spread["sft"]["successes"]
+    assert sft == json.loads(RECORDED.read_text())["before"]["per_task"]
+    assert len(spread["runs"]) >= 2
+    for name, run in spread["runs"].items():
+        assert run["success"] == sum(run["successes"]) and run["episodes"] == len(sft), name
+        assert sum(run["failures"].values()) == run["episodes"] - run["success"], name
+        test = mcnemar_exact(sft, run["successes"])
+        assert (run["gained"], run["lost"]) == (test.gained, test.lost), name
+        assert run["p"] == pytest.approx(test.p_value), name
+        assert len(run["train_reward"]) == len(run["kept_frac"]) == run["steps"], name
