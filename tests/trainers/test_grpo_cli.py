@@ -56,6 +56,23 @@ def test_train_command_runs_evaluates_checkpoints_and_plots(tiny_model_dir, tmp_
     assert (out / "reward_curve.png").is_file()
 
 
+def test_dynamic_sampling_plays_more_groups_when_none_has_signal(tiny_model_dir, tmp_path):
+    """``--resample-groups 2``: the untrained tiny model earns nothing, so no group has
+    signal and the step draws its 2 extra groups (of 2 episodes): 8 episodes, not 4."""
+    from llmgym.cli import main
+
+    out = tmp_path / "run"
+    code = main([
+        "train", "--model", str(tiny_model_dir), "--engine", "hf", "--group-size", "2",
+        "--groups-per-step", "2", "--resample-groups", "2", "--steps", "1", "--out", str(out),
+        "--max-new-tokens", "4", "--max-trajectory-tokens", "1400", "--eval-every", "0",
+        "--torch-threads", "1", "--env-kwargs", '{"max_turns": 2}',
+    ])  # fmt: skip
+    assert code == 0
+    [record] = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert record["kept_frac"] == 0.0 and record["episodes"] == 8
+
+
 def test_bad_config_file_names_the_field_and_the_fix(tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("group_size: 1\nlearning_rat: 0.1\n")

@@ -94,3 +94,46 @@ async def test_held_out_evaluation_at_start_and_every_k_steps(tmp_path, at_start
     assert seen == ([(0, 0)] if at_start else []) + [(2, 2), (4, 4)]
     assert [r["step"] for r in records if "eval_success" in r] == [s for s, _ in seen]
     assert all(r["eval_s"] >= 0 for r in records if "eval_success" in r)
+
+
+async def test_dynamic_sampling_draws_groups_until_enough_have_signal():
+    """``fill_groups_with_signal`` (``resample_groups``): the missing number of groups is
+    drawn until ``wanted`` have reward variance or the budget is spent; every episode played
+    comes back, and the update's own filter then keeps exactly the groups with signal."""
+    from trainer_fixtures import fake_trajectories
+
+    from llmgym.trainers.grpo.advantages import group_advantages, group_ids_to_index
+    from llmgym.trainers.grpo.run import fill_groups_with_signal, has_signal
+
+    made = iter(range(100))
+
+    def group(*rewards):
+        name = f"g{next(made)}"
+        return [t.model_copy(update={"reward": r, "group_id": name})
+                for t, r in zip(fake_trajectories(len(rewards)), rewards, strict=True)]  # fmt: skip
+
+    def drawer(*batches):
+        calls, queue = [], list(batches)
+
+        async def draw(n, drawn):
+            calls.append((n, drawn))
+            return [t for _ in range(n) for t in queue.pop(0)]
+
+        return draw, calls
+
+    first = group(0.0, 0.0) + group(1.0, 0.0)  # one of the two wanted groups has signal
+    draw, calls = drawer(group(1.0, 1.0), group(0.0, 1.0))
+    played = await fill_groups_with_signal(first, draw, wanted=2, budget=5)
+    assert calls == [(1, 0), (1, 1)] and len(played) == 8
+    rewards = torch.tensor([t.reward for t in played], dtype=torch.float64)
+    keep = group_advantages(rewards, group_ids_to_index([t.group_id for t in played])).keep
+    assert keep.tolist() == [False, False, True, True, False, False, True, True]
+
+    draw, calls = drawer(group(1.0, 1.0), group(0.0, 1.0))
+    assert len(await fill_groups_with_signal(first, draw, wanted=2, budget=1)) == 6
+    assert calls == [(1, 0)]  # the budget caps the extra groups
+
+    enough = group(1.0, 0.0) + group(0.5, 0.0)
+    draw, calls = drawer()
+    assert await fill_groups_with_signal(enough, draw, wanted=2, budget=5) == enough
+    assert calls == [] and all(has_signal(enough[i : i + 2]) for i in (0, 2))

@@ -76,6 +76,11 @@ class GRPOConfig(BaseModel):
     """Weight of the KL penalty to the initial policy (0 = no reference model kept)."""
     filter_zero_variance: bool = True
     """Drop groups whose episodes all got the same reward (no signal)."""
+    resample_groups: int = Field(0, ge=0)
+    """Dynamic sampling (DAPO): when fewer than ``groups_per_step`` of a step's groups have
+    reward variance, draw up to this many more groups (new tasks) and train on the first
+    ``groups_per_step`` that have it. Costs generation, saves steps that would train on
+    nothing. 0: off."""
     mask_truncated: bool = False
     """Exclude truncated episodes (budget ran out) from the loss."""
 

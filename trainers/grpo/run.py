@@ -15,6 +15,7 @@ from llmgym.engines.base import Engine, SamplingParams
 from llmgym.rollout import RolloutConfig
 from llmgym.seeds import mix_seed
 from llmgym.trainers.grpo.config import GRPOConfig
+from llmgym.trajectory import Trajectory
 
 Evaluate = Callable[[int], Awaitable[dict[str, Any]]]
 
@@ -28,6 +29,40 @@ def make_engine(config: GRPOConfig, model_path: str) -> Engine:
         max_context=config.max_trajectory_tokens + 64, threads=config.torch_threads,
         seed=config.seed,
     )  # fmt: skip
+
+
+def groups_of(trajs: list[Trajectory]) -> dict[str, list[Trajectory]]:
+    """Trajectories by GRPO group (``group_id``, else the task), in order of appearance."""
+    groups: dict[str, list[Trajectory]] = {}
+    for t in trajs:
+        groups.setdefault(t.group_id or t.task_id, []).append(t)
+    return groups
+
+
+def has_signal(group: list[Trajectory]) -> bool:
+    """Whether a group's finished episodes got different rewards (so advantages are not 0)."""
+    return len({t.reward for t in group if t.ok}) > 1
+
+
+async def fill_groups_with_signal(
+    trajs: list[Trajectory],
+    draw: Callable[[int, int], Awaitable[list[Trajectory]]],
+    wanted: int,
+    budget: int,
+) -> list[Trajectory]:
+    """Dynamic sampling (DAPO): while fewer than ``wanted`` groups of ``trajs`` have reward
+    variance and fewer than ``budget`` extra groups were drawn, ``draw(n, drawn)`` n more (the
+    number missing). Returns every episode played: the update drops the groups without
+    signal, so it trains on at most ``wanted`` groups, and the metrics count all episodes."""
+    played, drawn = list(trajs), 0
+    while drawn < budget:
+        missing = wanted - sum(has_signal(g) for g in groups_of(played).values())
+        if missing <= 0:
+            break
+        n = min(missing, budget - drawn)
+        played += await draw(n, drawn)
+        drawn += n
+    return played
 
 
 def rollout_config(
@@ -135,13 +170,26 @@ async def train_on_env(
     collector = RolloutCollector(engine, tokenizer, rollout_config(config, progress=progress))
     evaluate = held_out_evaluator(config, engine, tokenizer, progress=progress)
 
-    async def collect(step: int):
-        options = {"split": "train", **config.env_options}
-        first = step * config.groups_per_step
-        tasks = [
-            (options, mix_seed(config.seed, 0, 0, first + g)) for g in range(config.groups_per_step)
-        ]
+    options = {"split": "train", **config.env_options}
+
+    async def draw(seeds: list[int]):
+        tasks = [(options, seed) for seed in seeds]
         return await collector.collect(group_specs(config.env_id, tasks, config.group_size))
+
+    async def collect(step: int):
+        first = step * config.groups_per_step
+        trajs = await draw(
+            [mix_seed(config.seed, 0, 0, first + g) for g in range(config.groups_per_step)]
+        )
+        if not config.resample_groups:
+            return trajs
+
+        async def more(n: int, drawn: int):  # their own seed stream: no task of another step's
+            return await draw([mix_seed(config.seed, 1, step, drawn + k) for k in range(n)])
+
+        return await fill_groups_with_signal(
+            trajs, more, config.groups_per_step, config.resample_groups
+        )
 
     bar = None
     if progress:
