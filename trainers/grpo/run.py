@@ -184,7 +184,7 @@ async def train_on_env(
         if not config.resample_groups:
             return trajs
 
-        async def more(n: int, drawn: int):  # their own seed stream: no task of another step's
+        async def more(n: int, drawn: int):  # a seed stream apart from the steps' own draws
             return await draw([mix_seed(config.seed, 1, step, drawn + k) for k in range(n)])
 
         return await fill_groups_with_signal(
