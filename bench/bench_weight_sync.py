@@ -34,7 +34,8 @@ async def measure(args: argparse.Namespace) -> dict[str, list[float]]:
     from llmgym.engines.base import SamplingParams
     from llmgym.engines.vllm_engine import VLLMEngine
     from llmgym.models import resolve_model
-    from llmgym.trainers.policy import PolicyWeights, export_weights, prepare_model
+    from llmgym.trainers.policy import prepare_model
+    from llmgym.trainers.weights import PolicyWeights, export_weights
 
     path = resolve_model(None)
     model = prepare_model(

@@ -64,7 +64,8 @@ def run_sft(
 
     from llmgym.engines.base import configure_cpu_threads
     from llmgym.models import resolve_model
-    from llmgym.trainers.policy import export_weights, load_policy
+    from llmgym.trainers.policy import load_policy
+    from llmgym.trainers.weights import export_weights
 
     configure_cpu_threads(config.threads)
     torch.manual_seed(config.seed)

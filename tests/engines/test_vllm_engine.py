@@ -58,7 +58,7 @@ async def test_vllm_takes_a_trainers_weights_from_memory_quietly(
     from transformers import AutoModelForCausalLM
 
     from llmgym.engines.vllm_engine import VLLMEngine
-    from llmgym.trainers.policy import PolicyWeights
+    from llmgym.trainers.weights import PolicyWeights
 
     def in_memory(folder):
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
@@ -87,7 +87,8 @@ async def test_vllm_takes_only_the_trained_layers_and_keeps_the_rest(
     from transformers import AutoModelForCausalLM
 
     from llmgym.engines.vllm_engine import VLLMEngine
-    from llmgym.trainers.policy import PolicyWeights, prepare_model
+    from llmgym.trainers.policy import prepare_model
+    from llmgym.trainers.weights import PolicyWeights
 
     model = prepare_model(
         AutoModelForCausalLM.from_pretrained(default_model_dir, dtype=torch.float32),

@@ -20,15 +20,13 @@ from llmgym.trainers.checkpoint import (
 )
 from llmgym.trainers.grpo.step import build_batch, train_step
 from llmgym.trainers.policy import (
-    PolicyWeights,
     PrefixGroup,
     backward_micro_batches,
-    export_weights,
-    merged_state_dict,
     plan_shared_prefixes,
     prepare_model,
 )
 from llmgym.trainers.policy import token_logprobs as compute_logprobs
+from llmgym.trainers.weights import PolicyWeights, export_weights, merged_state_dict
 
 
 def sgd_update(model, batch, **config):

@@ -27,7 +27,7 @@ from llmgym.trainers.checkpoint import CheckpointState, load_checkpoint, save_ch
 from llmgym.trainers.grpo.advantages import group_advantages, group_ids_to_index
 from llmgym.trainers.grpo.config import GRPOConfig
 from llmgym.trainers.grpo.step import StepStats, build_batch, train_step
-from llmgym.trainers.policy import PolicyWeights
+from llmgym.trainers.weights import PolicyWeights
 from llmgym.trajectory import Trajectory, succeeded
 
 logger = logging.getLogger(__name__)
