@@ -5,7 +5,14 @@ evaluates it greedily on the environment's first ``eval_tasks`` test tasks, trai
 GRPO (``train_on_env``), evaluates again on the same tasks, and compares the two task by
 task (exact McNemar test). It writes ``summary.json`` (successes, episodes, p-value, wall
 time of each phase) and ``quickstart.png`` (before/after bars, the training curve) to
-``out``. ``llmgym quickstart`` is its command line; ``QUICKSTART`` is the recipe.
+``out``. ``llmgym quickstart`` is its command line; ``SFT_RECIPE`` and ``GRPO_RECIPE`` are
+the recipe.
+
+A run is resumable: ``quickstart.json`` in ``out`` holds its recipe and the finished SFT
+phase, GRPO checkpoints after every step, and running again into the same folder with the
+same recipe reuses the SFT model and the step-0 evaluation and continues GRPO from its last
+checkpoint (a finished run only prints its summary again). Another recipe in the same folder
+is an error, unless ``fresh`` discards the old run.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import dataclasses
 import json
 import logging
 import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -37,11 +45,20 @@ GRPO_RECIPE: dict[str, Any] = {
     "env_options": {"difficulty": "easy"}, "env_kwargs": {"max_turns": 6}, "steps": 6,
     "groups_per_step": 2, "group_size": 8, "max_new_tokens": 96, "max_trajectory_tokens": 3072,
     "temperature": 0.7, "learning_rate": 1e-4, "trainable_layers": 12, "micro_batch_size": 1,
-    "concurrency": 16, "checkpoint_every": 0, "torch_threads": 2,
+    "concurrency": 16, "checkpoint_every": 1, "torch_threads": 2,
 }  # fmt: skip
 """Every easy task takes the expert 4 turns; 6 leave room for one mistake. Training only the
 top 12 layers makes an update about 2.5x cheaper than a full one on this CPU
-(``bench/bench_train_step.py``), so the learning rate is higher than a full fine-tune's."""
+(``bench/bench_train_step.py``), so the learning rate is higher than a full fine-tune's. A
+checkpoint after every step (the trained layers and their optimizer state, a few seconds
+against a step's minutes) lets an interrupted run lose at most one step."""
+
+RUN_FILES = ("sft", "grpo", "summary.json", "quickstart.png", "quickstart.json")
+"""What a run writes into its folder (``fresh`` removes exactly these)."""
+
+
+class RecipeMismatch(ValueError):
+    """The run folder holds a run of another recipe: continuing it would mix the two."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +80,15 @@ class QuickstartConfig:
         fields = {"difficulty": difficulty, **self.sft}
         return SFTConfig(out=str(self.out / "sft"), env_id=self.env_id, **fields)
 
+    def recipe(self) -> dict[str, Any]:
+        """Everything that decides the run's result, as JSON (what ``quickstart.json`` keeps);
+        not where the folder is (a moved run folder continues)."""
+        sft = dataclasses.asdict(self.sft_config())
+        grpo = self.grpo_config().model_dump(mode="json", exclude={"out", "model"})
+        del sft["out"]
+        recipe = {"env_id": self.env_id, "eval_tasks": self.eval_tasks, "sft": sft, "grpo": grpo}
+        return json.loads(json.dumps(recipe, default=str))
+
     def grpo_config(self) -> GRPOConfig:
         from llmgym.trainers.grpo.config import validate_config
 
@@ -74,25 +100,56 @@ class QuickstartConfig:
         )  # fmt: skip
 
 
-def run_quickstart(config: QuickstartConfig, *, progress: bool = True) -> dict[str, Any]:
-    """SFT, evaluate, GRPO, evaluate; returns the summary also written to summary.json."""
+def run_quickstart(
+    config: QuickstartConfig, *, progress: bool = True, fresh: bool = False
+) -> dict[str, Any]:
+    """SFT, evaluate, GRPO, evaluate; returns the summary also written to summary.json.
+
+    Continues the run already in ``config.out`` when it has the same recipe (see the module
+    docstring); ``fresh`` removes that run first.
+    """
+    from llmgym.trainers.checkpoint import saved_step
+    from llmgym.trainers.grpo.loop import read_records
     from llmgym.trainers.grpo.run import train_on_env
     from llmgym.trainers.sft import run_sft, sft_progress_bar
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    config.out.mkdir(parents=True, exist_ok=True)
     grpo = config.grpo_config()  # a bad field fails here, before any model loads
+    state = prepare_run(config, fresh=fresh)
     started = time.perf_counter()
-    losses = run_sft(config.sft_config(), on_step=sft_progress_bar() if progress else None)
-    sft_s = time.perf_counter() - started
-    records = asyncio.run(train_on_env(grpo, progress=progress))
-    total_s = time.perf_counter() - started
+    sft_reused = "sft" in state and (config.out / "sft" / "config.json").is_file()
+    if sft_reused:
+        logger.info("reusing the SFT model of the run in %s", config.out)
+    else:
+        losses = run_sft(config.sft_config(), on_step=sft_progress_bar() if progress else None)
+        state["sft"] = {"losses": losses, "wall_s": time.perf_counter() - started}
+        save_run_state(config.out, state)
+        remove(Path(grpo.out))  # GRPO from an earlier SFT model cannot be continued
+    grpo_started = time.perf_counter()
+    metrics = Path(grpo.out) / "metrics.jsonl"
+    resume_step = saved_step(Path(grpo.out) / "checkpoint")
+    done = resume_step >= grpo.steps and any(
+        r["step"] == grpo.steps and "eval_successes" in r for r in read_records(metrics)
+    )
+    this_session: list[dict[str, Any]] = []
+    if not done:
+        resume = metrics.is_file()  # a step-0 evaluation or steps to continue from
+        this_session = asyncio.run(train_on_env(grpo, resume=resume, progress=progress))
+    grpo_session_s = time.perf_counter() - grpo_started
+    records = read_records(metrics)
     evals = [r for r in records if "eval_successes" in r]
     if len(evals) < 2 or evals[0]["step"] != 0:
         raise RuntimeError(f"expected evaluations at step 0 and {grpo.steps}; got {evals}")
     before, after = evals[0], evals[-1]
     comparison = mcnemar_exact(before["eval_successes"], after["eval_successes"])
-    eval_s = before["eval_s"] + after["eval_s"]
+    # GRPO's time: this session's, less its evaluations, plus the steps earlier sessions
+    # finished (the time an interruption wasted is not counted)
+    ran = {r["step"] for r in this_session}
+    earlier_steps_s = sum(r["gen_s"] + r["train_s"] + r["sync_s"]
+                          for r in records if "reward_mean" in r and r["step"] not in ran)  # fmt: skip
+    grpo_s = grpo_session_s - sum(r.get("eval_s", 0.0) for r in this_session) + earlier_steps_s
+    wall = {"sft": state["sft"]["wall_s"], "eval_before": before["eval_s"], "grpo": grpo_s,
+            "eval_after": after["eval_s"]}  # fmt: skip
     summary = {
         "env_id": config.env_id,
         "tasks": f"the first {before['eval_episodes']} {grpo.env_options.get('difficulty', '')} "
@@ -108,14 +165,9 @@ def run_quickstart(config: QuickstartConfig, *, progress: bool = True) -> dict[s
             for r in records
             if "reward_mean" in r
         ],
-        "sft_losses": losses,
-        "wall_s": {
-            "sft": sft_s,
-            "eval_before": before["eval_s"],
-            "grpo": total_s - sft_s - eval_s,
-            "eval_after": after["eval_s"],
-            "total": total_s,
-        },
+        "sft_losses": state["sft"]["losses"],
+        "wall_s": wall | {"total": sum(wall.values())},
+        "resumed": {"sft_reused": sft_reused, "grpo_from_step": resume_step},
         "config": {
             "eval_tasks": config.eval_tasks,
             "sft": dataclasses.asdict(config.sft_config()),
@@ -126,6 +178,67 @@ def run_quickstart(config: QuickstartConfig, *, progress: bool = True) -> dict[s
     (config.out / "summary.json").write_text(json.dumps(summary, indent=1) + "\n")
     plot_summary(summary, config.out / "quickstart.png")
     return summary
+
+
+def prepare_run(config: QuickstartConfig, *, fresh: bool = False) -> dict[str, Any]:
+    """The run folder made ready: the state of the run to continue there (``load_run_state``)
+    or, with ``fresh`` or none there, a new one; ``fresh`` removes only what a run writes."""
+    recipe = config.recipe()
+    if fresh:
+        for name in RUN_FILES:
+            remove(config.out / name)
+    state = load_run_state(config.out, recipe)
+    config.out.mkdir(parents=True, exist_ok=True)
+    save_run_state(config.out, state)
+    return state
+
+
+def load_run_state(out: Path, recipe: dict[str, Any]) -> dict[str, Any]:
+    """The state of the run in ``out`` (``quickstart.json``) if it has ``recipe``; a new
+    state when there is none; ``RecipeMismatch`` when the folder holds another recipe's run."""
+    path = out / "quickstart.json"
+    if not path.is_file():
+        return {"recipe": recipe}
+    try:
+        state = json.loads(path.read_text())
+        saved = state["recipe"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise RecipeMismatch(
+            f"{path} is not a quickstart run's state ({exc}); pass --fresh to start over in "
+            f"{out}, or pick another --out"
+        ) from None
+    if saved != recipe:
+        differences = ", ".join(
+            f"{key}: {old!r} there, {new!r} now" for key, old, new in _differences(saved, recipe)
+        )
+        raise RecipeMismatch(
+            f"{out} holds a quickstart run with another recipe ({differences}). Run again with "
+            "the same flags to continue it, pass --fresh to discard it, or pick another --out."
+        )
+    return dict(state)
+
+
+def remove(path: Path) -> None:
+    """Delete ``path``, a folder or a file, if it exists."""
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def save_run_state(out: Path, state: dict[str, Any]) -> None:
+    path = out / "quickstart.json"
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(state, indent=1) + "\n")
+    os.replace(tmp, path)  # a run killed while writing keeps the previous state
+
+
+def _differences(old: Any, new: Any, key: str = "") -> list[tuple[str, Any, Any]]:
+    """The (dotted key, old value, new value) of every leaf where ``old`` and ``new`` differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return [d for k in sorted(set(old) | set(new), key=str)
+                for d in _differences(old.get(k), new.get(k), f"{key}.{k}" if key else str(k))]  # fmt: skip
+    return [] if old == new else [(key, old, new)]
 
 
 def rate(label: str, result: dict[str, Any]) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +20,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "GRPO, and compare held-out success before and after on the same test tasks (exact "
         "McNemar test). Writes summary.json and quickstart.png to --out.",
     )
-    p.add_argument("--out", default="runs/quickstart", help="run folder [runs/quickstart]")
+    p.add_argument(
+        "--out", default="runs/quickstart",
+        help="run folder; an interrupted run there continues where it stopped when run again "
+        "with the same flags [runs/quickstart]",
+    )  # fmt: skip
+    p.add_argument(
+        "--fresh", action="store_true",
+        help="discard the run already in --out and start over [off]",
+    )  # fmt: skip
     p.add_argument("--eval-tasks", type=int, default=40, help="held-out test tasks [40]")
     p.add_argument("--steps", type=int, default=None, help=f"GRPO steps [{GRPO_RECIPE['steps']}]")
     p.add_argument(
@@ -51,7 +60,12 @@ def run(args: argparse.Namespace) -> int:
     if args.steps is not None:
         grpo["steps"] = args.steps
     config = QuickstartConfig(out=Path(args.out), eval_tasks=args.eval_tasks, sft=sft, grpo=grpo)
-    summary = run_quickstart(config)
+    try:
+        summary = run_quickstart(config, fresh=args.fresh)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: run the same command again to continue the run in {config.out} "
+              "(SFT and finished GRPO steps are kept)", file=sys.stderr)  # fmt: skip
+        raise
     print(describe(summary))
     print(f"summary: {config.out / 'summary.json'}, plot: {config.out / 'quickstart.png'}")
     return 0

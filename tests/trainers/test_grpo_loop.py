@@ -79,6 +79,59 @@ async def test_killed_and_resumed_run_matches_uninterrupted_run(tmp_path):
         assert torch.equal(a, b)
 
 
+async def test_a_run_killed_past_its_checkpoint_resumes_without_duplicate_records(tmp_path):
+    """Killed in step 4 with the checkpoint at step 2 and the record of step 3 written: the
+    resumed run plays steps 3 and 4 again, and metrics.jsonl holds each step once, with the
+    values of an uninterrupted run; the finished step-0 evaluation is kept, not redone."""
+    evaluated = []
+
+    async def evaluate(step):
+        evaluated.append(step)
+        return {"success": 0.5, "successes": [1, 0]}
+
+    def config(out):
+        return config_for(out, steps=4, checkpoint_every=2, eval_every=4)
+
+    straight_model = tiny_llama()
+    engine = TorchSampler(straight_model)
+    await train(config(tmp_path / "a"), straight_model, engine,
+                make_collect(engine, config(tmp_path / "a")), evaluate=evaluate)  # fmt: skip
+    assert evaluated == [0, 4]
+
+    class Killed(Exception):
+        pass
+
+    model = tiny_llama()
+    engine = TorchSampler(model)
+    collect = make_collect(engine, config(tmp_path / "b"))
+
+    async def dies_in_step_4(step):
+        if step == 3:
+            raise Killed
+        return await collect(step)
+
+    evaluated.clear()
+    with pytest.raises(Killed):
+        await train(config(tmp_path / "b"), model, engine, dies_in_step_4, evaluate=evaluate)
+    metrics = tmp_path / "b" / "metrics.jsonl"
+    assert [json.loads(x)["step"] for x in metrics.read_text().splitlines()] == [0, 1, 2, 3]
+
+    resumed = tiny_llama()
+    engine = TorchSampler(resumed)
+    rest = await train(config(tmp_path / "b"), resumed, engine,
+                       make_collect(engine, config(tmp_path / "b")), evaluate=evaluate,
+                       resume=True)  # fmt: skip
+    assert [r["step"] for r in rest] == [3, 4]
+    assert evaluated == [0, 4]  # step 0 in the killed run only; step 4 after resuming
+    lines = [json.loads(x) for x in metrics.read_text().splitlines()]
+    straight = [json.loads(x) for x in (tmp_path / "a" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [0, 1, 2, 3, 4]
+    for key in ["reward_mean", "loss", "grad_norm"]:
+        assert [r.get(key) for r in lines] == [r.get(key) for r in straight], key
+    for a, b in zip(straight_model.parameters(), resumed.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
 @pytest.mark.parametrize("at_start", [True, False])
 async def test_held_out_evaluation_at_start_and_every_k_steps(tmp_path, at_start):
     config = config_for(tmp_path, steps=4, eval_every=2, eval_at_start=at_start)

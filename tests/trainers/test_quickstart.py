@@ -17,34 +17,116 @@ from llmgym.trainers.quickstart import (
 RECORDED = Path(__file__).parents[2] / "bench" / "results" / "quickstart" / "summary.json"
 
 
+class Interrupted(Exception):
+    pass
+
+
 @pytest.mark.slow
-def test_the_main_job_runs_end_to_end_and_writes_its_proof(tmp_path):
+def test_the_main_job_runs_end_to_end_resumes_and_writes_its_proof(tmp_path, monkeypatch):
+    """The shortened main job, interrupted right after the checkpoint of GRPO step 1 of 2, and
+    run again: it reuses the SFT model and the step-0 evaluation, plays only step 2, and
+    writes the whole proof; a third run of the finished job trains nothing."""
     pytest.importorskip("transformers")
+    import llmgym.trainers.grpo.loop as loop
+
     config = QuickstartConfig(
         out=tmp_path / "qs",
         eval_tasks=2,
         sft={**SFT_RECIPE, "episodes": 2, "epochs": 1.0, "batch_size": 2},
-        grpo={**GRPO_RECIPE, "steps": 1, "groups_per_step": 1, "group_size": 2,
+        grpo={**GRPO_RECIPE, "steps": 2, "groups_per_step": 1, "group_size": 2,
               "max_new_tokens": 32, "concurrency": 4, "env_kwargs": {"max_turns": 3}},
     )  # fmt: skip
+    save_checkpoint = loop.save_checkpoint
+
+    def interrupted_after_the_first(*args, **kwargs):
+        save_checkpoint(*args, **kwargs)
+        raise Interrupted  # as a kill right after the checkpoint of step 1 would
+
+    monkeypatch.setattr(loop, "save_checkpoint", interrupted_after_the_first)
+    with pytest.raises(Interrupted):
+        run_quickstart(config, progress=False)
+    monkeypatch.undo()
+    metrics = tmp_path / "qs" / "grpo" / "metrics.jsonl"
+    first = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["step"] for r in first] == [0, 1]
+    sft_model = (tmp_path / "qs" / "sft" / "model.safetensors").stat().st_mtime_ns
+
     summary = run_quickstart(config, progress=False)
 
+    assert summary["resumed"] == {"sft_reused": True, "grpo_from_step": 1}
+    assert (tmp_path / "qs" / "sft" / "model.safetensors").stat().st_mtime_ns == sft_model
+    records = [json.loads(line) for line in metrics.read_text().splitlines()]
+    assert [r["step"] for r in records] == [0, 1, 2]
+    assert records[:2] == first  # the step-0 evaluation and step 1 were kept, not replayed
     saved = json.loads((tmp_path / "qs" / "summary.json").read_text())
     assert saved == json.loads(json.dumps(summary))
+    assert saved["before"]["per_task"] == first[0]["eval_successes"]
     for key in ("before", "after"):
         assert saved[key]["episodes"] == 2 and len(saved[key]["per_task"]) == 2
         assert saved[key]["successes"] == sum(saved[key]["per_task"])
     assert 0.0 <= saved["mcnemar_p"] <= 1.0
     assert saved["gained"] + saved["lost"] <= 2
-    assert [r["step"] for r in saved["train_curve"]] == [1]
+    assert [r["step"] for r in saved["train_curve"]] == [1, 2]
+    assert len(saved["sft_losses"]) == 1
     wall = saved["wall_s"]
     assert set(wall) == {"sft", "eval_before", "grpo", "eval_after", "total"}
-    assert all(v >= 0 for v in wall.values())
+    assert all(v > 0 for v in wall.values())
     assert wall["total"] == pytest.approx(
         wall["sft"] + wall["eval_before"] + wall["grpo"] + wall["eval_after"]
     )
     assert (tmp_path / "qs" / "quickstart.png").stat().st_size > 1000
     assert (tmp_path / "qs" / "sft" / "config.json").is_file()  # the warm-started model
+
+    again = run_quickstart(config, progress=False)  # finished: nothing is trained again
+    assert again["resumed"] == {"sft_reused": True, "grpo_from_step": 2}
+    assert [json.loads(line)["step"] for line in metrics.read_text().splitlines()] == [0, 1, 2]
+    assert {k: again[k] for k in ("before", "after", "train_curve", "mcnemar_p")} == {
+        k: summary[k] for k in ("before", "after", "train_curve", "mcnemar_p")
+    }
+
+
+def test_a_run_folder_of_another_recipe_is_refused_unless_fresh(tmp_path):
+    """Continuing a run with other flags would mix two recipes: the error names the fields
+    that differ and what to do; --fresh discards the old run (only the files a run writes)."""
+    from llmgym.trainers.quickstart import RecipeMismatch, load_run_state, save_run_state
+
+    out = tmp_path / "qs"
+    six = QuickstartConfig(out=out, grpo={**GRPO_RECIPE, "steps": 6})
+    twelve = QuickstartConfig(out=out, grpo={**GRPO_RECIPE, "steps": 12})
+    out.mkdir()
+    save_run_state(out, {"recipe": six.recipe(), "sft": {"losses": [0.5], "wall_s": 1.0}})
+    assert load_run_state(out, six.recipe())["sft"]["losses"] == [0.5]
+    # the folder's place is not part of the recipe: a moved or relatively named run continues
+    moved = QuickstartConfig(out=tmp_path / "elsewhere", grpo={**GRPO_RECIPE, "steps": 6})
+    assert moved.recipe() == six.recipe()
+    with pytest.raises(RecipeMismatch, match=r"grpo\.steps: 6 there, 12 now.*--fresh"):
+        run_quickstart(twelve, progress=False)
+    (out / "quickstart.json").write_text("{not json")
+    with pytest.raises(RecipeMismatch, match=r"not a quickstart run's state.*--fresh"):
+        load_run_state(out, six.recipe())
+
+
+def test_fresh_discards_the_old_run_and_only_what_a_run_writes(tmp_path):
+    from llmgym.trainers.grpo.config import ConfigError
+    from llmgym.trainers.quickstart import prepare_run, save_run_state
+
+    out = tmp_path / "qs"
+    old = QuickstartConfig(out=out, grpo={**GRPO_RECIPE, "steps": 12})
+    (out / "sft").mkdir(parents=True)
+    (out / "grpo" / "checkpoint").mkdir(parents=True)
+    (out / "summary.json").write_text("{}")
+    (out / "notes.txt").write_text("mine")
+    save_run_state(out, {"recipe": old.recipe(), "sft": {"losses": [0.5], "wall_s": 1.0}})
+    bad = QuickstartConfig(out=out, grpo={**GRPO_RECIPE, "group_sise": 4})
+    with pytest.raises(ConfigError):  # a bad field fails before anything is removed
+        run_quickstart(bad, progress=False, fresh=True)
+    assert (out / "sft").is_dir() and (out / "quickstart.json").is_file()
+
+    new = QuickstartConfig(out=out)
+    state = prepare_run(new, fresh=True)
+    assert state == {"recipe": new.recipe()}  # nothing of the old run is reused
+    assert sorted(p.name for p in out.iterdir()) == ["notes.txt", "quickstart.json"]
+    assert json.loads((out / "quickstart.json").read_text()) == state
 
 
 def test_a_bad_recipe_field_fails_before_any_model_loads(tmp_path):

@@ -95,11 +95,16 @@ async def train(
         await sync_weights(model, engine, out, start_step, tokenizer)
     writer = tensorboard_writer(out) if config.tensorboard else None
     metrics_path = out / "metrics.jsonl"
+    kept = keep_records_up_to(metrics_path, start_step) if resume else []
     if not resume and metrics_path.exists():
         metrics_path.unlink()
     async_mode = config.max_staleness > 0
     records = []
-    if evaluate and config.eval_every and config.eval_at_start and start_step == 0:  # step 0
+    evaluated_at_start = any(r["step"] == 0 and "eval_successes" in r for r in kept)
+    if (
+        evaluate and config.eval_every and config.eval_at_start and start_step == 0
+        and not evaluated_at_start  # a resumed run keeps its finished step-0 evaluation
+    ):  # fmt: skip
         started = time.perf_counter()
         record = {"step": 0} | {f"eval_{k}": v for k, v in (await evaluate(0)).items()}
         record["eval_s"] = time.perf_counter() - started
@@ -131,10 +136,13 @@ async def train(
             started = time.perf_counter()
             record |= {f"eval_{k}": v for k, v in (await evaluate(step + 1)).items()}
             record["eval_s"] = time.perf_counter() - started
-        if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
-            save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(step + 1))
+        # The record first: a run killed between the two resumes from the checkpoint before,
+        # drops this record (keep_records_up_to) and plays the step again; the other order
+        # would lose the record of a step the checkpoint holds.
         write_record(metrics_path, record, writer)
         records.append(record)
+        if config.checkpoint_every and (step + 1) % config.checkpoint_every == 0:
+            save_checkpoint(checkpoint_dir, model, optimizer, CheckpointState(step + 1))
         if on_record is not None:
             on_record(record)
         logger.info(
@@ -205,6 +213,25 @@ async def timed(work: Awaitable[list[Trajectory]]) -> tuple[list[Trajectory], fl
     return result, time.perf_counter() - start
 
 
+def read_records(path: Path) -> list[dict[str, Any]]:
+    """The metric records of ``path`` (metrics.jsonl), in order; [] when there is none."""
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def keep_records_up_to(path: Path, step: int) -> list[dict[str, Any]]:
+    """Rewrite ``path`` with only its records up to ``step`` (the checkpoint a run resumes
+    from) and return them: the steps after it are played again, and their records would
+    otherwise appear twice."""
+    records = read_records(path)
+    kept = [r for r in records if r["step"] <= step]
+    if len(kept) < len(records):
+        logger.info("dropping %d metric records past step %d", len(records) - len(kept), step)
+        path.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    return kept
+
+
 def write_record(path: Path, record: dict[str, Any], writer: Any = None) -> None:
     """Append one JSON line (and TensorBoard scalars when a writer is given)."""
     with open(path, "a", encoding="utf-8") as f:
@@ -235,7 +262,7 @@ def plot_rewards(metrics_path: Path, png: Path) -> Path | None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    records = [json.loads(line) for line in metrics_path.read_text().splitlines() if line]
+    records = read_records(metrics_path)
     if not records:
         return None
     fig, ax = plt.subplots(figsize=(6, 3.5))
