@@ -51,6 +51,31 @@ class SFTConfig:
     hardware multiplies bfloat16 natively (``llmgym.engines.base.fast_dtype``)."""
     threads: int | None = None
 
+    def __post_init__(self) -> None:
+        """Reject a bad value here, before any model loads or expert plays (and before a run
+        folder records the recipe), with what was wrong and what is expected."""
+        import gymnasium as gym
+
+        import llmgym  # noqa: F401  (registers the ids)
+
+        checks = [
+            ("episodes", self.episodes >= 1, "at least 1 expert episode"),
+            ("epochs", self.epochs > 0, "a positive number of passes"),
+            ("learning_rate", self.learning_rate > 0, "a positive learning rate"),
+            ("batch_size", self.batch_size >= 1, "at least 1 episode per optimizer step"),
+            ("micro_batch_size", self.micro_batch_size >= 1, "at least 1 episode per pass"),
+            ("lora_rank", self.lora_rank >= 0, "0 (full fine-tune) or a positive rank"),
+            ("trainable_layers", self.trainable_layers >= 0, "0 (all) or a positive count"),
+            ("max_length", self.max_length >= 1, "a positive number of tokens"),
+        ]
+        bad = [f"{name}: got {getattr(self, name)!r}, expected {want}"
+               for name, ok, want in checks if not ok]  # fmt: skip
+        if self.env_id not in gym.registry:
+            known = ", ".join(sorted(k for k in gym.registry if k.startswith("llmgym/")))
+            bad.append(f"env_id: got {self.env_id!r}, expected one of {known}")
+        if bad:
+            raise ValueError("invalid SFT config:\n  " + "\n  ".join(bad))
+
 
 def run_sft(
     config: SFTConfig, on_step: Callable[[int, int, float], None] | None = None

@@ -118,3 +118,27 @@ def test_on_step_hears_the_total_before_the_first_step_then_each_step():
     sft_train(tiny_llama(), examples, epochs=1, batch_size=2, on_step=lambda *a: calls.append(a))
     assert [(step, steps) for step, steps, _ in calls] == [(0, 2), (1, 2), (2, 2)]
     assert calls[0][2] != calls[0][2] and all(loss > 0 for _, _, loss in calls[1:])  # NaN first
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("episodes", 0), ("epochs", 0.0), ("learning_rate", -1.0), ("batch_size", 0),
+     ("micro_batch_size", 0), ("lora_rank", -1), ("trainable_layers", -2),
+     ("env_id", "llmgym/Nope-v0")],
+)  # fmt: skip
+def test_a_bad_sft_field_is_refused_with_what_was_wrong(tmp_path, field, value):
+    """Before: 0 episodes died with IndexError, batch size 0 with ZeroDivisionError, and a
+    negative layer count trained anyway; now each is refused before any model loads."""
+    from llmgym.trainers.sft import SFTConfig
+
+    with pytest.raises(ValueError, match=rf"{field}: got {value!r}, expected"):
+        SFTConfig(out=str(tmp_path / "sft"), **{field: value})
+    assert not (tmp_path / "sft").exists()
+
+
+def test_a_bad_sft_field_stops_the_main_job_before_it_writes_anything(tmp_path):
+    from llmgym.trainers.quickstart import SFT_RECIPE, QuickstartConfig, run_quickstart
+
+    with pytest.raises(ValueError, match="episodes: got 0"):
+        run_quickstart(QuickstartConfig(out=tmp_path / "qs", sft={**SFT_RECIPE, "episodes": 0}))
+    assert not (tmp_path / "qs").exists()
