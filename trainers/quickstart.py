@@ -123,8 +123,8 @@ def run_quickstart(
     else:
         losses = run_sft(config.sft_config(), on_step=sft_progress_bar() if progress else None)
         state["sft"] = {"losses": losses, "wall_s": time.perf_counter() - started}
-        save_run_state(config.out, state)
         remove(Path(grpo.out))  # GRPO from an earlier SFT model cannot be continued
+        save_run_state(config.out, state)  # after: a kill between the two keeps no stale GRPO
     grpo_started = time.perf_counter()
     metrics = Path(grpo.out) / "metrics.jsonl"
     resume_step = saved_step(Path(grpo.out) / "checkpoint")
