@@ -54,9 +54,7 @@ class SFTConfig:
     def __post_init__(self) -> None:
         """Reject a bad value here, before any model loads or expert plays (and before a run
         folder records the recipe), with what was wrong and what is expected."""
-        import gymnasium as gym
-
-        import llmgym  # noqa: F401  (registers the ids)
+        from llmgym.registration import registered
 
         checks = [
             ("episodes", self.episodes >= 1, "at least 1 expert episode"),
@@ -70,9 +68,9 @@ class SFTConfig:
         ]
         bad = [f"{name}: got {getattr(self, name)!r}, expected {want}"
                for name, ok, want in checks if not ok]  # fmt: skip
-        if self.env_id not in gym.registry:
-            known = ", ".join(sorted(k for k in gym.registry if k.startswith("llmgym/")))
-            bad.append(f"env_id: got {self.env_id!r}, expected one of {known}")
+        known = registered()  # the ids ``import llmgym`` registered: each has an expert
+        if self.env_id not in known:
+            bad.append(f"env_id: got {self.env_id!r}, expected one of {', '.join(sorted(known))}")
         if bad:
             raise ValueError("invalid SFT config:\n  " + "\n  ".join(bad))
 
