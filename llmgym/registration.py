@@ -87,3 +87,11 @@ def register_all() -> None:
 def registered() -> dict[str, EnvEntry]:
     """The environments llmgym registered, by id."""
     return dict(_known)
+
+
+def env_id_problem(env_id: str) -> str | None:
+    """Why ``env_id`` cannot be made (not registered with Gymnasium), naming llmgym's ids;
+    None when it can. Configs call it to refuse a typo before any model loads."""
+    if env_id in gym.registry:
+        return None
+    return f"got {env_id!r}, expected a registered id such as {', '.join(sorted(_known))}"

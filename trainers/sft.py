@@ -54,7 +54,7 @@ class SFTConfig:
     def __post_init__(self) -> None:
         """Reject a bad value here, before any model loads or expert plays (and before a run
         folder records the recipe), with what was wrong and what is expected."""
-        from llmgym.registration import registered
+        from llmgym.registration import env_id_problem
 
         checks = [
             ("episodes", self.episodes >= 1, "at least 1 expert episode"),
@@ -68,9 +68,8 @@ class SFTConfig:
         ]
         bad = [f"{name}: got {getattr(self, name)!r}, expected {want}"
                for name, ok, want in checks if not ok]  # fmt: skip
-        known = registered()  # the ids ``import llmgym`` registered: each has an expert
-        if self.env_id not in known:
-            bad.append(f"env_id: got {self.env_id!r}, expected one of {', '.join(sorted(known))}")
+        if problem := env_id_problem(self.env_id):
+            bad.append(f"env_id: {problem}")
         if bad:
             raise ValueError("invalid SFT config:\n  " + "\n  ".join(bad))
 

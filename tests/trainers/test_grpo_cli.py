@@ -115,3 +115,15 @@ def test_sft_command_writes_a_model_folder_that_loads(tiny_model_dir, tmp_path, 
     assert "SFT: 1 steps" in capsys.readouterr().out
     assert AutoModelForCausalLM.from_pretrained(out).config.num_hidden_layers == 1
     assert AutoTokenizer.from_pretrained(out).eos_token == "<|im_end|>"
+
+
+def test_an_unknown_env_id_is_refused_before_any_model_loads(tmp_path, capsys):
+    """Before, ``llmgym train --env llmgym/Nope-v0`` loaded the model and then died in
+    Gymnasium with a traceback; the config now names the bad id and the registered ones."""
+    from llmgym.cli import main
+
+    code = main(["train", "--env", "llmgym/Nope-v0", "--out", str(tmp_path / "run")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "'llmgym/Nope-v0'" in err and "llmgym/TripBooking-v0" in err
+    assert not (tmp_path / "run").exists()

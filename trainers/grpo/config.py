@@ -10,7 +10,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from llmgym.trainers.grpo.variants import LOSS_VARIANTS, LossVariant
 
@@ -149,6 +156,15 @@ class GRPOConfig(BaseModel):
         if self.scale_advantages_by_std is None:
             return self.variant.scale_by_std
         return self.scale_advantages_by_std
+
+    @field_validator("env_id")
+    @classmethod
+    def _check_env_id(cls, env_id: str) -> str:
+        from llmgym.registration import env_id_problem
+
+        if problem := env_id_problem(env_id):
+            raise ValueError(problem)
+        return env_id
 
     @model_validator(mode="after")
     def _check_consistency(self) -> GRPOConfig:
