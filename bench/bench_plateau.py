@@ -101,7 +101,7 @@ def main() -> None:
     assert best is not None
     report["plateau"] = best
     # The plateau's own greedy evaluation is GRPO's "before": same tasks, same engine settings,
-    # so the GRPO run does not evaluate the starting model again (about 10 min at 40 tasks).
+    # so the GRPO run does not evaluate the starting model again (5-6 min at 40 tasks).
     grpo = recipe.grpo_config().model_copy(
         update={"model": best["model"], "out": out / "grpo", "eval_at_start": False}
     )
