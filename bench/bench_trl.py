@@ -39,10 +39,18 @@ def median_after_warmup(values: list[float]) -> float:
 
 
 def run_trl(args, model_path: str) -> tuple[float, float]:
-    """TRL 1.16 GRPOTrainer on CPU; returns (seconds/step, completion tokens/s)."""
+    """TRL 1.16 GRPOTrainer on CPU; returns (seconds/step, completion tokens/s).
+
+    Precision as ours (``train_dtype="auto"``): bfloat16 autocast only where the CPU multiplies
+    bfloat16 natively. TRL's own default, ``bf16=True``, autocasts every matmul to bfloat16,
+    which an AVX2-only CPU runs through a scalar fallback: measured on this project's machine
+    (2026-12-04), 141 s for a step that takes 13 s in float32.
+    """
     from datasets import Dataset
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
+
+    from llmgym.engines.base import fast_dtype
 
     def reward_fn(prompts, completions, **_):
         texts = [c[-1]["content"] if isinstance(c, list) else c for c in completions]
@@ -71,6 +79,7 @@ def run_trl(args, model_path: str) -> tuple[float, float]:
         beta=0.0,
         temperature=1.0,
         use_cpu=True,
+        bf16=fast_dtype("cpu") == "bfloat16",  # TRL's default (True) autocasts: see run_trl
         report_to="none",
         logging_steps=1,
         save_strategy="no",

@@ -29,10 +29,13 @@ def median_after_warmup(values: list[float]) -> float:
 
 
 def run_trl(args, model_path: str) -> dict[str, float]:
-    """TRL 1.16 GRPOTrainer + EpisodeRollout; per-step medians."""
+    """TRL 1.16 GRPOTrainer + EpisodeRollout; per-step medians. Precision as ours: bfloat16
+    only where the CPU multiplies it natively (TRL's default ``bf16=True`` would autocast to a
+    scalar fallback on an AVX2-only CPU; see ``bench_trl.run_trl``)."""
     from transformers import AutoTokenizer, TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
+    from llmgym.engines.base import fast_dtype
     from llmgym.integrations.trl import (
         EpisodeRollout,
         RolloutOptions,
@@ -85,6 +88,7 @@ def run_trl(args, model_path: str) -> dict[str, float]:
         temperature=1.0,
         shuffle_dataset=False,  # tasks in the order `llmgym train` plays them
         use_cpu=True,
+        bf16=fast_dtype("cpu") == "bfloat16",  # TRL's default (True) autocasts: see run_trl
         report_to="none",
         logging_steps=1,
         save_strategy="no",
