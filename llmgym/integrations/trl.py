@@ -31,7 +31,7 @@ from typing import Any, cast
 
 import gymnasium as gym
 
-from llmgym.engines.base import SamplingParams
+from llmgym.engines.base import SamplingParams, fast_dtype
 from llmgym.env import LLMEnv
 from llmgym.parsing import format_tool_call
 from llmgym.rollout import EpisodeSpec, RolloutCollector, RolloutConfig
@@ -183,6 +183,22 @@ class ReplayReward:
         return total
 
 
+def slow_precision(bf16: bool, device_type: str) -> str | None:
+    """Why TRL's precision will be slow on this device, or None when it is not.
+
+    ``GRPOConfig`` defaults to ``bf16=True``: autocast of every matmul to bfloat16. A CPU
+    without bfloat16 instructions (AVX2 only) runs those through a scalar fallback; on this
+    project's 2-core machine a TRL step took 141 s instead of 13 s (``bench/bench_trl.py``).
+    """
+    if bf16 and device_type == "cpu" and fast_dtype("cpu") != "bfloat16":
+        return (
+            "TRL's bf16=True on a CPU without bfloat16 instructions runs every matmul through "
+            "a slow fallback (about 10x slower a step, measured: bench/bench_trl.py); pass "
+            "GRPOConfig(bf16=False) to train in float32"
+        )
+    return None
+
+
 def _completion_text(completion: Any) -> str:
     if isinstance(completion, str):
         return completion
@@ -220,7 +236,8 @@ class EpisodeRollout:
 
         dataset = build_dataset("llmgym/TripBooking-v0", "train", num_tasks=64)
         trainer = GRPOTrainer(
-            model=path, args=GRPOConfig(num_generations=4, max_completion_length=96, ...),
+            model=path, args=GRPOConfig(num_generations=4, max_completion_length=96,
+                                        bf16=fast_dtype() == "bfloat16", ...),
             train_dataset=dataset, reward_funcs=episode_reward,
             rollout_func=EpisodeRollout(dataset, RolloutOptions(max_episode_tokens=2048)),
         )
@@ -239,6 +256,7 @@ class EpisodeRollout:
         self.__name__ = "llmgym_episode_rollout"
         self.last_trajectories: list[Trajectory] = []
         """The episodes of the latest call (for logging and tests)."""
+        self._precision_checked = False  # warned about TRL's bf16 default, once
 
     def specs(self, prompts: Sequence[Sequence[dict[str, Any]]]) -> list[EpisodeSpec]:
         """One episode per prompt; repeats of a prompt (TRL's group) get distinct indexes."""
@@ -265,6 +283,11 @@ class EpisodeRollout:
 
         args, tokenizer = trainer.args, trainer.processing_class
         model = trainer.accelerator.unwrap_model(trainer.model)
+        if not self._precision_checked:
+            self._precision_checked = True
+            advice = slow_precision(bool(getattr(args, "bf16", False)), model.device.type)
+            if advice:
+                logger.warning(advice)
         was_training = model.training
         top_k = getattr(args, "top_k", None) or 0
         sampling = SamplingParams(

@@ -13,6 +13,7 @@ from llmgym.integrations.trl import (
     RolloutOptions,
     build_dataset,
     episode_reward,
+    slow_precision,
     task_rows,
     trl_rollout_fields,
 )
@@ -59,6 +60,18 @@ def test_rows_are_the_reset_observations_of_their_tasks():
     assert [r.seed for r in train] == [0, 1] and train[0].task_id != train[1].task_id
     with pytest.raises(ValueError, match="num_tasks"):
         task_rows(ENV_ID, "train")
+
+
+def test_trl_bf16_default_is_flagged_only_where_bf16_is_emulated():
+    from llmgym.engines.base import fast_dtype
+
+    advice = slow_precision(True, "cpu")
+    if fast_dtype("cpu") == "bfloat16":  # a CPU with bfloat16 instructions: nothing to fix
+        assert advice is None
+    else:
+        assert advice is not None and "bf16=False" in advice
+    assert slow_precision(False, "cpu") is None
+    assert slow_precision(True, "cuda") is None
 
 
 def test_replay_reward_grades_one_turn_with_the_verifier():
