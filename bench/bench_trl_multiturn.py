@@ -5,8 +5,9 @@ model (default SmolLM2-135M, full fine-tuning, float32 training), same group siz
 per step, per-turn and per-episode token budgets, loss (DAPO, beta 0), learning rate and
 temperature. TRL generates through ``EpisodeRollout`` (llmgym's transformers engine on
 TRL's fp32 policy); ours with its own engine (hf: a copy in bfloat16 only where the CPU
-multiplies it natively, else float32, weights synced after each step; vllm optional). Zero-variance filtering is off in ours so both train every step.
-Medians exclude the first (warm-up) step. Run:
+multiplies it natively, else float32, weights synced after each step; vllm optional).
+Zero-variance filtering is off in ours so both train every step. Medians exclude the first
+(warm-up) step. Run:
 
     OMP_WAIT_POLICY=PASSIVE python bench/bench_trl_multiturn.py --steps 3 --threads 1
 """
