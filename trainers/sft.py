@@ -13,7 +13,7 @@ import math
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -33,6 +33,9 @@ class SFTConfig:
     """Scripted-expert episodes to train on."""
     difficulty: str | None = "easy"
     """Difficulty of the training tasks (None: any)."""
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Keyword arguments of the environment the expert plays in (``gym.make(env_id, **...)``),
+    e.g. ``{"expert_notes": true}`` for TripBooking's expert that writes down its checks."""
     epochs: float = 2.0
     learning_rate: float = 5e-5
     batch_size: int = 8
@@ -70,8 +73,32 @@ class SFTConfig:
                for name, ok, want in checks if not ok]  # fmt: skip
         if problem := env_id_problem(self.env_id):
             bad.append(f"env_id: {problem}")
+        elif problem := _env_kwargs_problem(self.env_id, self.env_kwargs):
+            bad.append(f"env_kwargs: {problem}")
         if bad:
             raise ValueError("invalid SFT config:\n  " + "\n  ".join(bad))
+
+
+def _env_kwargs_problem(env_id: str, env_kwargs: Any) -> str | None:
+    """What is wrong with ``env_kwargs`` for ``env_id`` (None: the environment builds)."""
+    if not isinstance(env_kwargs, dict):
+        return f"got {env_kwargs!r}, expected a JSON object of keyword arguments"
+    if not env_kwargs:
+        return None
+    import gymnasium as gym
+
+    try:
+        gym.make(env_id, **env_kwargs).close()
+    except (TypeError, ValueError) as e:
+        return f"got {env_kwargs!r}, expected keyword arguments {env_id} takes ({e})"
+    return None
+    import gymnasium as gym
+
+    try:
+        gym.make(env_id, **env_kwargs).close()
+    except (TypeError, ValueError) as e:
+        return f"{env_id} refuses {env_kwargs!r}: {e}"
+    return None
 
 
 def run_sft(
@@ -95,8 +122,9 @@ def run_sft(
     tokenizer = AutoTokenizer.from_pretrained(path)
     options = {"difficulty": config.difficulty} if config.difficulty else {}
     examples = expert_examples(
-        config.env_id, tokenizer, config.episodes, seed=config.seed, options=options
-    )
+        config.env_id, tokenizer, config.episodes, seed=config.seed, options=options,
+        env_kwargs=config.env_kwargs,
+    )  # fmt: skip
     logger.info(
         "%d expert episodes, %d tokens, %d trained tokens", len(examples),
         sum(len(e.tokens) for e in examples), sum(sum(e.loss_mask) for e in examples),

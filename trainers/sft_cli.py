@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 from typing import Any
 
@@ -23,6 +24,10 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="folder to save the fine-tuned model to")
     p.add_argument("--episodes", type=int, default=64, help="expert episodes to train on")
     p.add_argument("--difficulty", default="easy", help="difficulty of the training tasks")
+    p.add_argument(
+        "--env-kwargs", type=json.loads, default={},
+        help='environment keyword arguments (JSON), e.g. \'{"expert_notes": true}\'',
+    )  # fmt: skip
     p.add_argument("--epochs", type=float, default=2.0, help="passes over the episodes")
     p.add_argument("--lr", type=float, default=5e-5, help="AdamW learning rate")
     p.add_argument("--batch-size", type=int, default=8, help="episodes per optimizer step")
@@ -49,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
 
     config = SFTConfig(
         out=args.out, env_id=args.env, model=args.model, episodes=args.episodes,
-        difficulty=args.difficulty, epochs=args.epochs, learning_rate=args.lr,
-        batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
+        difficulty=args.difficulty, env_kwargs=args.env_kwargs, epochs=args.epochs,
+        learning_rate=args.lr, batch_size=args.batch_size, micro_batch_size=args.micro_batch_size,
         lora_rank=args.lora_rank, trainable_layers=args.trainable_layers, seed=args.seed,
         threads=args.threads,
         bfloat16=None if args.dtype == "auto" else args.dtype == "bfloat16",

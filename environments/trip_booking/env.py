@@ -45,6 +45,13 @@ class TripBookingEnv(LLMEnv):
     task_spec: TripSpec
     world: TravelWorld
 
+    def __init__(self, *, expert_notes: bool = False, **kwargs: Any):
+        """``expert_notes``: the scripted expert writes down the request's flight constraints
+        and its check of the listed flights before it books (``expert.next_expert_action``);
+        off by default. The rest: ``LLMEnv``'s limits (``max_turns`` ...)."""
+        super().__init__(**kwargs)
+        self.expert_notes = expert_notes
+
     def generate_task(self, seed: int, difficulty: str) -> dict[str, Any]:
         return generate_trip_task(seed, difficulty)
 
@@ -65,4 +72,4 @@ class TripBookingEnv(LLMEnv):
 
     def expert_action(self) -> str:
         assert self.task is not None, "call reset() first"
-        return next_expert_action(self.world, self.task_spec)
+        return next_expert_action(self.world, self.task_spec, notes=self.expert_notes)

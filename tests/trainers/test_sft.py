@@ -1,5 +1,7 @@
 """SFT warm-start: expert conversations, assistant-only masks, and a loss that goes down."""
 
+import re
+
 import pytest
 import torch
 from trainer_fixtures import tiny_llama
@@ -124,14 +126,15 @@ def test_on_step_hears_the_total_before_the_first_step_then_each_step():
     ("field", "value"),
     [("episodes", 0), ("epochs", 0.0), ("learning_rate", -1.0), ("batch_size", 0),
      ("micro_batch_size", 0), ("lora_rank", -1), ("trainable_layers", -2),
-     ("env_id", "llmgym/Nope-v0")],
+     ("env_id", "llmgym/Nope-v0"), ("env_kwargs", {"expert_notez": True}),
+     ("env_kwargs", {"max_turns": 0}), ("env_kwargs", ["expert_notes"])],
 )  # fmt: skip
 def test_a_bad_sft_field_is_refused_with_what_was_wrong(tmp_path, field, value):
     """Before: 0 episodes died with IndexError, batch size 0 with ZeroDivisionError, and a
     negative layer count trained anyway; now each is refused before any model loads."""
     from llmgym.trainers.sft import SFTConfig
 
-    with pytest.raises(ValueError, match=rf"{field}: got {value!r}, expected"):
+    with pytest.raises(ValueError, match=rf"{field}: got {re.escape(repr(value))}, expected"):
         SFTConfig(out=str(tmp_path / "sft"), **{field: value})
     assert not (tmp_path / "sft").exists()
 
