@@ -37,18 +37,19 @@ FIT = re.compile(r"Fit: ([^\n]*?)\. Cheapest: ([A-Z0-9]+)\.")
 BOOKED = re.compile(r'"(?:flight_id|new_flight_id)": "([^"]*)"')
 
 
-def expert_booking_note(env: Any, task_id: str) -> str | None:
-    """The note the notes-expert writes before its first flight booking or change on
-    ``task_id`` (None: it books no flight)."""
+def expert_notes(env: Any, task_id: str) -> tuple[str, str | None]:
+    """The notes the notes-expert writes on ``task_id``: in its first turn, and before its
+    first flight booking or change (None: it books no flight)."""
     env.reset(options={"task_id": task_id})
+    first = str(env.unwrapped.expert_action().split("<tool_call>")[0])
     for _ in range(env.unwrapped.max_turns):
         action = env.unwrapped.expert_action()
         if '"book_flight"' in action or '"change_flight"' in action:
-            return str(action.split("<tool_call>")[0])
+            return first, str(action.split("<tool_call>")[0])
         *_, terminated, truncated, _ = env.step(action)
         if terminated or truncated:
             break
-    return None
+    return first, None
 
 
 def grade_note(turn: str, reference: str) -> dict[str, bool]:
@@ -70,20 +71,23 @@ def grade_note(turn: str, reference: str) -> dict[str, bool]:
 
 
 def note_accuracy(trajectories: list[Any], env: Any) -> dict[str, Any]:
-    """How often each part of the model's first booking note matches the expert's, over the
-    episodes that booked or changed a flight."""
-    counts: dict[str, int] = {}
+    """How often the model's first turn restates the constraints as the expert's does (of all
+    episodes), and how often each part of its first booking note matches the expert's (of the
+    episodes that booked or changed a flight)."""
+    counts: dict[str, int] = {"first turn's constraints right": 0}
     booked = 0
     for t in trajectories:
         turns = [m["content"] for m in t.messages if m["role"] == "assistant"]
+        first, reference = expert_notes(env, t.task_id)
+        if turns and turns[0].split("<tool_call>")[0].strip() == first.strip():
+            counts["first turn's constraints right"] += 1
         turn = next((c for c in turns if "book_flight" in c or "change_flight" in c), None)
-        reference = expert_booking_note(env, t.task_id)
         if turn is None or reference is None:
             continue
         booked += 1
         for part, ok in grade_note(turn, reference).items():
             counts[part] = counts.get(part, 0) + int(ok)
-    return {"episodes that booked a flight": booked, **counts}
+    return {"episodes": len(trajectories), "episodes that booked a flight": booked, **counts}
 
 
 async def evaluate(config: Any, model: str) -> tuple[dict[str, Any], list[Any]]:
@@ -161,6 +165,8 @@ def main() -> None:
         row = rate(variant, result) | {"per_task": result["successes"], "sft_s": sft_s,
                                         "eval_s": result["eval_s"]}  # fmt: skip
         row["notes"] = note_accuracy(trajs, notes_env)
+        with open(out / variant / "eval.jsonl", "w") as f:  # to grade again or read
+            f.writelines(t.model_dump_json() + "\n" for t in trajs)
         report.setdefault("variants", {})[variant] = row
         path.write_text(json.dumps(report, indent=1) + "\n")
         print(f"{variant}: {row['successes']}/{args.eval_tasks} "
