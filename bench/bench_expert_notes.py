@@ -16,8 +16,8 @@ the pick, and whether the flight it booked is the one it picked. Run:
 
     OMP_WAIT_POLICY=PASSIVE python bench/bench_expert_notes.py --out runs/notes --episodes 60
 
-Writes ``notes.json`` to ``--out``; a variant finished in an earlier session (its model and
-result in ``--out``) is reused.
+Writes ``notes.json`` to ``--out``; a variant finished in an earlier session is reused, and
+so is an SFT model trained in one (``sft_done`` in its folder).
 """
 
 from __future__ import annotations
@@ -115,7 +115,8 @@ async def evaluate(config: Any, model: str) -> tuple[dict[str, Any], list[Any]]:
     finally:
         await engine.close()
     successes = [int(t.success) for t in trajs]
-    result = {"successes": successes, "failures": failure_table(trajs), "eval_s": eval_s}
+    result = {"successes": successes, "episodes": len(trajs), "failures": failure_table(trajs),
+              "eval_s": eval_s}  # fmt: skip
     return result, trajs
 
 
@@ -159,9 +160,14 @@ def main() -> None:
                                sft={**SFT_RECIPE, **args.sft, "episodes": args.episodes,
                                     "env_kwargs": VARIANTS[variant]})  # fmt: skip
         started = time.perf_counter()
-        run_sft(run.sft_config())
-        sft_s = time.perf_counter() - started
-        result, trajs = asyncio.run(evaluate(run.grpo_config(), str(out / variant / "sft")))
+        model = out / variant / "sft"
+        if (model / "sft_done").is_file():  # trained in an earlier session
+            sft_s = float((model / "sft_done").read_text())
+        else:
+            run_sft(run.sft_config())
+            sft_s = time.perf_counter() - started
+            (model / "sft_done").write_text(f"{sft_s}\n")
+        result, trajs = asyncio.run(evaluate(run.grpo_config(), str(model)))
         row = rate(variant, result) | {"per_task": result["successes"], "sft_s": sft_s,
                                         "eval_s": result["eval_s"]}  # fmt: skip
         row["notes"] = note_accuracy(trajs, notes_env)
