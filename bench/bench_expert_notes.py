@@ -183,14 +183,9 @@ def main() -> None:
         ci = f"{row['wilson95'][0]:.2f}-{row['wilson95'][1]:.2f}"
         print(f"{name:<8} {row['successes']:>6}/{row['episodes']:<2} {ci:>12}  {row['failures']}")
     if {"plain", "notes"} <= rows.keys():
-        a, b = rows["plain"]["per_task"], rows["notes"]["per_task"]
-        gained = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
-        lost = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
-        report["notes_vs_plain"] = {"gained": gained, "lost": lost,
-                                    "p": mcnemar_exact(gained, lost)}  # fmt: skip
-        print(
-            f"notes vs plain: +{gained} -{lost}, exact McNemar p = {mcnemar_exact(gained, lost):.3g}"
-        )
+        test = mcnemar_exact(rows["plain"]["per_task"], rows["notes"]["per_task"])
+        report["notes_vs_plain"] = {"gained": test.gained, "lost": test.lost, "p": test.p_value}
+        print(f"notes vs plain: +{test.gained} -{test.lost}, exact McNemar p = {test.p_value:.3g}")
     if "notes" in rows:
         print("notes model's booking note against the expert's:", rows["notes"]["notes"])
     path.write_text(json.dumps(report, indent=1) + "\n")
