@@ -41,10 +41,8 @@ def next_expert_action(world: TravelWorld, spec: TripSpec, *, notes: bool = Fals
     prefixed by what it checks (see the module docstring)."""
     goal = spec.goal
     if not world.profile_viewed:
-        first = format_tool_call("get_profile")
-        return (
-            first if not notes else "".join(f"{n}\n" for n in _request_notes(world, spec)) + first
-        )
+        prose = "".join(f"{note}\n" for note in _request_notes(world, spec)) if notes else ""
+        return prose + format_tool_call("get_profile")
     for fact in spec.hidden_facts:
         if fact.topic not in world.traveller.revealed:
             return format_tool_call(
