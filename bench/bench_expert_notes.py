@@ -90,36 +90,6 @@ def note_accuracy(trajectories: list[Any], env: Any) -> dict[str, Any]:
     return {"episodes": len(trajectories), "episodes that booked a flight": booked, **counts}
 
 
-async def evaluate(config: Any, model: str) -> tuple[dict[str, Any], list[Any]]:
-    """The main job's held-out evaluation, keeping the trajectories."""
-    import gymnasium as gym
-    from transformers import AutoTokenizer
-
-    from llmgym.eval import failure_table
-    from llmgym.rollout import EpisodeSpec, RolloutCollector
-    from llmgym.trainers.grpo.run import make_engine, rollout_config
-
-    with gym.make(config.env_id) as env:
-        tasks = env.unwrapped.split_tasks("test")
-    test_ids = [t.task_id for t in tasks if t.difficulty == "easy"][: config.eval_episodes]
-    engine = make_engine(config, model)
-    try:
-        started = time.perf_counter()
-        collector = RolloutCollector(
-            engine, AutoTokenizer.from_pretrained(model), rollout_config(config, greedy=True)
-        )
-        trajs = await collector.collect(
-            [EpisodeSpec(config.env_id, 0, {"task_id": t}) for t in test_ids]
-        )
-        eval_s = time.perf_counter() - started
-    finally:
-        await engine.close()
-    successes = [int(t.success) for t in trajs]
-    result = {"successes": successes, "episodes": len(trajs), "failures": failure_table(trajs),
-              "eval_s": eval_s}  # fmt: skip
-    return result, trajs
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", required=True)
@@ -139,6 +109,7 @@ def main() -> None:
 
     import llmgym  # noqa: F401  (registers the ids)
     from llmgym.stats import mcnemar_exact
+    from llmgym.trainers.grpo.run import evaluate_model
     from llmgym.trainers.quickstart import GRPO_RECIPE, SFT_RECIPE, QuickstartConfig, rate
     from llmgym.trainers.sft import run_sft
 
@@ -167,10 +138,11 @@ def main() -> None:
             run_sft(run.sft_config())
             sft_s = time.perf_counter() - started
             (model / "sft_done").write_text(f"{sft_s}\n")
-        result, trajs = asyncio.run(evaluate(run.grpo_config(), str(model)))
-        row = rate(variant, result) | {"per_task": result["successes"], "sft_s": sft_s,
-                                        "eval_s": result["eval_s"]}  # fmt: skip
-        row["notes"] = note_accuracy(trajs, notes_env)
+        result = asyncio.run(evaluate_model(run.grpo_config(), str(model), keep_trajectories=True))
+        trajs = result.pop("trajectories")
+        row = rate(variant, result) | {"sft_s": sft_s, "eval_s": result["eval_s"]}
+        if variant == "notes":
+            row["notes"] = note_accuracy(trajs, notes_env)
         with open(out / variant / "eval.jsonl", "w") as f:  # to grade again or read
             f.writelines(t.model_dump_json() + "\n" for t in trajs)
         report.setdefault("variants", {})[variant] = row

@@ -86,10 +86,17 @@ def rollout_config(
 
 
 def held_out_evaluator(
-    config: GRPOConfig, engine: Engine, tokenizer: Any, *, progress: bool = False
+    config: GRPOConfig,
+    engine: Engine,
+    tokenizer: Any,
+    *,
+    progress: bool = False,
+    keep_trajectories: bool = False,
 ) -> Evaluate:
     """evaluate(step) -> {"success", "reward", "episodes", "successes", "failures"} on the first
-    ``eval_episodes`` test tasks (filtered by ``env_options``' difficulty), greedy decoding."""
+    ``eval_episodes`` test tasks (filtered by ``env_options``' difficulty), greedy decoding;
+    ``keep_trajectories`` adds the episodes themselves as "trajectories" (not JSON: for a
+    caller that reads or grades them, not for the metrics)."""
     import gymnasium as gym
 
     import llmgym  # noqa: F401  (registers the ids)
@@ -119,14 +126,17 @@ def held_out_evaluator(
             "episodes": len(trajs),
             "successes": successes,
             "failures": failure_table(trajs),
-        }
+        } | ({"trajectories": trajs} if keep_trajectories else {})
 
     return evaluate
 
 
-async def evaluate_model(config: GRPOConfig, model: str | None) -> dict[str, Any]:
+async def evaluate_model(
+    config: GRPOConfig, model: str | None, *, keep_trajectories: bool = False
+) -> dict[str, Any]:
     """One greedy held-out evaluation of ``model`` (a folder; None: the default model) with
-    ``config``'s engine and tasks, on an engine of its own; adds its wall time, ``eval_s``."""
+    ``config``'s engine and tasks, on an engine of its own; adds its wall time, ``eval_s``
+    (``keep_trajectories``: see ``held_out_evaluator``)."""
     import time
 
     from transformers import AutoTokenizer
@@ -137,7 +147,10 @@ async def evaluate_model(config: GRPOConfig, model: str | None) -> dict[str, Any
     engine = make_engine(config, path)
     try:
         started = time.perf_counter()
-        evaluate = held_out_evaluator(config, engine, AutoTokenizer.from_pretrained(path))
+        tokenizer = AutoTokenizer.from_pretrained(path)
+        evaluate = held_out_evaluator(
+            config, engine, tokenizer, keep_trajectories=keep_trajectories
+        )
         return await evaluate(0) | {"eval_s": time.perf_counter() - started}
     finally:
         await engine.close()
