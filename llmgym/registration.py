@@ -95,3 +95,17 @@ def env_id_problem(env_id: str) -> str | None:
     if env_id in gym.registry:
         return None
     return f"got {env_id!r}, expected a registered id such as {', '.join(sorted(_known))}"
+
+
+def env_kwargs_problem(env_id: str, env_kwargs: Any) -> str | None:
+    """Why ``gym.make(env_id, **env_kwargs)`` fails (a registered ``env_id``), in the form of
+    ``env_id_problem``; None when it builds. Configs call it before any model loads."""
+    if not isinstance(env_kwargs, dict):
+        return f"got {env_kwargs!r}, expected a JSON object of keyword arguments"
+    if not env_kwargs:
+        return None
+    try:
+        gym.make(env_id, **env_kwargs).close()
+    except (TypeError, ValueError) as e:
+        return f"got {env_kwargs!r}, expected keyword arguments {env_id} takes ({e})"
+    return None

@@ -57,7 +57,7 @@ class SFTConfig:
     def __post_init__(self) -> None:
         """Reject a bad value here, before any model loads or expert plays (and before a run
         folder records the recipe), with what was wrong and what is expected."""
-        from llmgym.registration import env_id_problem
+        from llmgym.registration import env_id_problem, env_kwargs_problem
 
         checks = [
             ("episodes", self.episodes >= 1, "at least 1 expert episode"),
@@ -73,32 +73,10 @@ class SFTConfig:
                for name, ok, want in checks if not ok]  # fmt: skip
         if problem := env_id_problem(self.env_id):
             bad.append(f"env_id: {problem}")
-        elif problem := _env_kwargs_problem(self.env_id, self.env_kwargs):
+        elif problem := env_kwargs_problem(self.env_id, self.env_kwargs):
             bad.append(f"env_kwargs: {problem}")
         if bad:
             raise ValueError("invalid SFT config:\n  " + "\n  ".join(bad))
-
-
-def _env_kwargs_problem(env_id: str, env_kwargs: Any) -> str | None:
-    """What is wrong with ``env_kwargs`` for ``env_id`` (None: the environment builds)."""
-    if not isinstance(env_kwargs, dict):
-        return f"got {env_kwargs!r}, expected a JSON object of keyword arguments"
-    if not env_kwargs:
-        return None
-    import gymnasium as gym
-
-    try:
-        gym.make(env_id, **env_kwargs).close()
-    except (TypeError, ValueError) as e:
-        return f"got {env_kwargs!r}, expected keyword arguments {env_id} takes ({e})"
-    return None
-    import gymnasium as gym
-
-    try:
-        gym.make(env_id, **env_kwargs).close()
-    except (TypeError, ValueError) as e:
-        return f"{env_id} refuses {env_kwargs!r}: {e}"
-    return None
 
 
 def run_sft(
