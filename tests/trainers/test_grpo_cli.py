@@ -127,3 +127,13 @@ def test_an_unknown_env_id_is_refused_before_any_model_loads(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "'llmgym/Nope-v0'" in err and "llmgym/TripBooking-v0" in err
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("env_kwargs", [{"max_turnz": 6}, {"max_turns": 0}, ["max_turns"]])
+def test_bad_env_kwargs_are_refused_before_any_model_loads(tmp_path, env_kwargs):
+    """As SFT's config does: a misspelt or refused keyword argument, or a non-object, is named
+    when the config is built, not at the first ``gym.make`` after the model has loaded."""
+    with pytest.raises(ConfigError) as err:
+        load_config(None, env_kwargs=env_kwargs, out=str(tmp_path / "run"))
+    assert "env_kwargs" in str(err.value) and repr(env_kwargs) in str(err.value)
+    assert not (tmp_path / "run").exists()

@@ -175,6 +175,10 @@ class GRPOConfig(BaseModel):
             )
         if "split" in self.env_options:
             raise ValueError("env_options must not set 'split': training always uses 'train'")
+        from llmgym.registration import env_kwargs_problem
+
+        if problem := env_kwargs_problem(self.env_id, self.env_kwargs):
+            raise ValueError(f"env_kwargs: {problem}")
         return self
 
 
