@@ -55,13 +55,18 @@ class EvalSummary:
 
 
 def failure_kind(trajectory: Trajectory, success_threshold: float = SUCCESS_REWARD) -> str | None:
-    """Why an episode failed, in a few words (None if it succeeded): it crashed, it never
-    submitted (and why it ended), or it submitted an end state whose reward components
-    below 1 are named (e.g. "submitted, wrong: flights, money")."""
+    """Why an episode failed, in a few words (None if it succeeded): it timed out, it
+    crashed (with the exception's type), it never submitted (and why it ended), or it
+    submitted an end state whose reward components below 1 are named (e.g. "submitted,
+    wrong: flights, money")."""
     if succeeded(trajectory.reward, success_threshold):
         return None
     if not trajectory.ok:
-        return "crashed or timed out"
+        if trajectory.termination_reason == "timeout":
+            return "timed out"  # past the collector's episode_timeout_s
+        # the collector records "ExceptionType: message"; the type groups alike crashes
+        kind, colon, _ = (trajectory.error or "").partition(": ")
+        return f"crashed ({kind})" if colon and kind.isidentifier() else "crashed"
     if trajectory.termination_reason != "submitted":
         return f"no submit ({trajectory.termination_reason or 'did not end'})"
     wrong = sorted(k for k, v in trajectory.reward_components.items() if v < 1.0)

@@ -51,7 +51,7 @@ def test_summary_counts():
     assert summary.pass_at_k == {1: 0.25, 2: 0.5}
     assert summary.mean_turns == 2.0 and summary.invalid_action_rate == 3 / 8
     assert summary.generated_tokens == 16 and summary.tokens_per_s == 8.0
-    assert summary.failures == {"no submit (did not end)": 2, "crashed or timed out": 1}
+    assert summary.failures == {"no submit (did not end)": 2, "crashed": 1}
 
 
 def test_failure_kinds_name_what_went_wrong():
@@ -63,7 +63,13 @@ def test_failure_kinds_name_what_went_wrong():
     assert failure_kind(ended("max_turns")) == "no submit (max_turns)"
     wrong = ended("submitted", flights=0.0, money=0.5, inventory=1.0)
     assert failure_kind(wrong) == "submitted, wrong: flights, money"
-    assert failure_kind(trajectory("a", 0.0, error="boom")) == "crashed or timed out"
+    assert failure_kind(trajectory("a", 0.0, error="boom")) == "crashed"
+    crash = trajectory("a", 0.0, error="KeyError: 'seats'")
+    assert failure_kind(crash.model_copy(update={"termination_reason": "error"})) == (
+        "crashed (KeyError)"
+    )
+    slow = trajectory("a", 0.0, error="episode exceeded 600.0 s")
+    assert failure_kind(slow.model_copy(update={"termination_reason": "timeout"})) == "timed out"
     assert failure_kind(ended("submitted", 0.5, x=1.0), success_threshold=0.5) is None
     summary = summarize([wrong, wrong, ended("max_turns")], wall_s=1.0)
     assert list(summary.failures.items()) == [
