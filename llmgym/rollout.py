@@ -15,9 +15,9 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import AsyncGenerator, Iterable, Sequence
+from collections.abc import AsyncGenerator, Awaitable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import gymnasium as gym
 
@@ -28,6 +28,11 @@ from llmgym.seeds import mix_seed
 from llmgym.trajectory import Timings, Trajectory, TurnSpan
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _EnvTimeout(Exception):
+    """An episode's environment calls used up ``RolloutConfig.env_timeout_s``."""
 
 
 @dataclass(frozen=True)
@@ -61,8 +66,17 @@ class RolloutConfig:
     sampling: SamplingParams = field(default_factory=SamplingParams)
     concurrency: int = 32
     """Most episodes in flight at once."""
-    episode_timeout_s: float | None = 600.0
-    """Wall-clock limit of one episode; past it the episode is recorded with error "timeout"."""
+    env_timeout_s: float | None = 600.0
+    """Limit on the time one episode's environment calls (reset and every step) take in all;
+    past it the episode is recorded with error "timeout". A hung or runaway environment ends
+    its episode here, whatever the engine's speed."""
+    episode_timeout_s: float | None = None
+    """Wall-clock limit of one episode, generation included (None: none). Off by default: an
+    episode's generation is bounded by its turns and tokens, but its wall time is mostly
+    waiting for an engine shared with every other episode in flight, so a wall-clock limit
+    fails episodes for the machine's load, not for anything the policy or environment did
+    (a 40-task TicketClose evaluation at 16 episodes in flight on 2 cores lost an episode to
+    the old 600 s default). Set it to bound a run on an engine that may stall."""
     max_context_tokens: int = 8192
     """Episode is truncated ("context_limit") when the next turn would not fit."""
     tools_in_template: bool = False
@@ -165,6 +179,8 @@ class RolloutCollector:
             env = await self._env_call(gym.make, spec.env_id, **self.config.env_kwargs)
             async with asyncio.timeout(self.config.episode_timeout_s):
                 await self._run_episode(env, spec, state)
+        except _EnvTimeout:
+            state.fail("timeout", f"environment calls exceeded {self.config.env_timeout_s} s")
         except TimeoutError:
             state.fail("timeout", f"episode exceeded {self.config.episode_timeout_s} s")
         except Exception as exc:
@@ -183,6 +199,25 @@ class RolloutCollector:
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
+    async def _budgeted(self, state: _EpisodeState, call: Awaitable[T]) -> T:
+        """Await an environment call within what is left of ``env_timeout_s``.
+
+        A call past it is cancelled (a worker thread runs on, unobserved) and ends the
+        episode with ``_EnvTimeout``."""
+        limit, t0 = self.config.env_timeout_s, time.perf_counter()
+        try:
+            if limit is None:
+                return await call
+            async with asyncio.timeout(max(limit - state.env_call_s, 0.0)):
+                result = await call
+        except TimeoutError as e:
+            raise _EnvTimeout from e
+        finally:
+            state.env_call_s += time.perf_counter() - t0
+        if state.env_call_s > limit:  # a call that blocked the event loop cannot be cancelled
+            raise _EnvTimeout
+        return result
+
     async def _reset(self, env: Any, spec: EpisodeSpec) -> tuple[Any, dict[str, Any]]:
         # natively async envs are awaited through their wrappers (llmgym.stepping): a
         # TimeLimit from max_episode_steps applies either way
@@ -197,7 +232,7 @@ class RolloutCollector:
 
     async def _run_episode(self, env: Any, spec: EpisodeSpec, state: _EpisodeState) -> None:
         config, tokens = self.config, state.tokens
-        obs, info = await self._reset(env, spec)
+        obs, info = await self._budgeted(state, self._reset(env, spec))
         state.task_id = str(info.get("task_id", spec.options.get("task_id", "")))
         chat = self.chat.with_tools(info.get("tools")) if config.tools_in_template else self.chat
         state.messages.extend(obs)
@@ -219,7 +254,9 @@ class RolloutCollector:
             text = chat.completion_text(completion.token_ids)
             state.messages.append({"role": "assistant", "content": text})
             t0 = time.perf_counter()
-            obs, reward, terminated, truncated, info = await self._step(env, text)
+            obs, reward, terminated, truncated, info = await self._budgeted(
+                state, self._step(env, text)
+            )
             env_s = time.perf_counter() - t0
             state.generate_s += generate_s
             state.env_s += env_s
@@ -308,6 +345,8 @@ class _EpisodeState:
     error: str | None = None
     generate_s: float = 0.0
     env_s: float = 0.0
+    env_call_s: float = 0.0
+    """Time in environment calls so far, reset included (against ``env_timeout_s``)."""
 
     def fail(self, reason: str, error: str) -> None:
         self.termination_reason, self.error = reason, error

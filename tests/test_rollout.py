@@ -37,6 +37,28 @@ class CrashingTripBooking(TripBookingEnv):
 gym.register("llmgym-test/CrashingTripBooking-v0", entry_point=CrashingTripBooking)
 
 
+class SlowTripBooking(TripBookingEnv):
+    """TripBooking whose steps after the first take ``delay_s``: asynchronously (yielding),
+    blocking the event loop, or blocking the worker thread of a synchronous step."""
+
+    delay_s, how = 0.0, "yield"
+
+    async def astep(self, action):
+        if self.turn >= 1 and self.how == "yield":
+            await asyncio.sleep(self.delay_s)
+        elif self.turn >= 1 and self.how == "block":
+            time.sleep(self.delay_s)
+        return await super().astep(action)
+
+    def step(self, action):
+        if self.turn >= 1 and self.how == "thread":
+            time.sleep(self.delay_s)
+        return super().step(action)
+
+
+gym.register("llmgym-test/SlowTripBooking-v0", entry_point=SlowTripBooking)
+
+
 @pytest.fixture(scope="module")
 def tokenizer():
     try:
@@ -131,6 +153,41 @@ async def test_episode_timeout_is_recorded(tokenizer, test_tasks):
     for trajectory in results:
         assert trajectory.termination_reason == "timeout" and "0.5 s" in trajectory.error
         assert trajectory.num_turns == 1  # the second request was cut off
+
+
+async def test_a_slow_engine_does_not_time_out_episodes_by_default(tokenizer, test_tasks):
+    """Waiting for a shared engine is not the episode's fault: by default only environment
+    time is limited, so an engine slower than the environment budget fails nothing."""
+    engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:2], latency_s=0.3)
+    config = RolloutConfig(concurrency=2, env_timeout_s=0.25)
+    assert RolloutConfig().episode_timeout_s is None
+    results = await RolloutCollector(engine, tokenizer, config).collect(
+        [EpisodeSpec(ENV_ID, s, o) for o, s in test_tasks[:2]]
+    )
+    assert [(t.error, t.reward) for t in results] == [(None, 1.0), (None, 1.0)]
+
+
+@pytest.mark.parametrize("how", ["yield", "block", "thread"])
+async def test_an_environment_past_its_time_budget_ends_the_episode(
+    tokenizer, test_tasks, monkeypatch, how
+):
+    """Slow steps add up against ``env_timeout_s`` (reset and steps in all): a step that
+    yields or runs in a worker thread is cut off at the budget; one that blocks the event
+    loop cannot be, and is caught when it returns. The episode is recorded as timed out."""
+    monkeypatch.setattr(SlowTripBooking, "delay_s", 0.4)
+    monkeypatch.setattr(SlowTripBooking, "how", how)
+    slow_id = "llmgym-test/SlowTripBooking-v0"
+    engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:1])
+    config = RolloutConfig(env_timeout_s=0.6, env_in_thread=how == "thread")
+    started = time.perf_counter()
+    [trajectory] = await RolloutCollector(engine, tokenizer, config).collect(
+        [EpisodeSpec(slow_id, s, o) for o, s in test_tasks[:1]]
+    )
+    assert trajectory.termination_reason == "timeout"
+    assert "environment calls exceeded 0.6 s" in trajectory.error
+    # the expert needs 4 turns; steps 2-4 are slow, and step 3 (0.8 s in all) is past 0.6 s
+    assert trajectory.num_turns == 3 and trajectory.reward == 0.0
+    assert time.perf_counter() - started < 3
 
 
 async def test_concurrency_bound_overlaps_engine_waits(tokenizer, test_tasks):

@@ -65,8 +65,13 @@ class GRPOConfig(BaseModel):
     """Nucleus sampling threshold of training rollouts."""
     concurrency: int = Field(32, ge=1)
     """Episodes played at once by the collector."""
-    episode_timeout_s: float = Field(600.0, gt=0)
-    """Wall-clock limit of one episode; a timed-out episode is recorded and dropped."""
+    env_timeout_s: float | None = Field(600.0, gt=0)
+    """Limit on one episode's environment time (reset and steps, in all); an episode past it
+    is recorded as timed out and dropped. None: no limit."""
+    episode_timeout_s: float | None = Field(None, gt=0)
+    """Wall-clock limit of one episode, generation included (None: none). Off by default:
+    most of an episode's wall time is waiting for the engine it shares, so it fails episodes
+    for the machine's load (``llmgym.rollout.RolloutConfig``)."""
     max_staleness: int = Field(0, ge=0, le=1)
     """1 = async: step k+1 is generated (with weights k) while step k trains; 0 = synchronous."""
 

@@ -79,7 +79,7 @@ def rollout_config(
         )  # fmt: skip
     return RolloutConfig(
         sampling=sampling, concurrency=config.concurrency,
-        episode_timeout_s=config.episode_timeout_s,
+        env_timeout_s=config.env_timeout_s, episode_timeout_s=config.episode_timeout_s,
         max_context_tokens=config.max_trajectory_tokens, env_kwargs=config.env_kwargs,
         progress=progress, progress_label="eval" if greedy else "rollouts",
     )  # fmt: skip
