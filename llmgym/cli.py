@@ -103,10 +103,12 @@ def _show(messages: list[dict[str, Any]]) -> None:
 
 
 def cmd_play(args: argparse.Namespace) -> int:
-
     from llmgym.checks import make_unwrapped
     from llmgym.episode import play
+    from llmgym.registration import env_id_problem
 
+    if problem := env_id_problem(args.env_id):
+        raise ValueError(f"env_id: {problem}")
     env = make_unwrapped(args.env_id, tools_in_prompt=not args.hide_tools)
     options: dict[str, Any] = {}
     if args.task_id:

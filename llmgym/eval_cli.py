@@ -30,7 +30,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         formatter_class=DefaultsHelp,
         description="Play --episodes tasks and score them. The cost is bounded: at most "
         "--episodes x --samples episodes, each at most --max-context tokens (prompt, tool "
-        "results and at most --max-tokens new tokens a turn) and --timeout seconds.",
+        "results and at most --max-tokens new tokens a turn), with at most --env-timeout "
+        "seconds in the environment; --timeout also bounds each episode's wall time.",
     )  # fmt: skip
     p.add_argument("env_id", help="registered environment id, e.g. llmgym/TripBooking-v0")
     p.add_argument(
@@ -62,7 +63,15 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     p.add_argument(
         "--max-context", type=int, default=8192, help="tokens per episode, prompt included"
     )
-    p.add_argument("--timeout", type=float, default=900.0, help="seconds per episode")
+    p.add_argument(
+        "--env-timeout", type=float, default=600.0,
+        help="seconds an episode's environment calls may take in all (reset and steps)",
+    )  # fmt: skip
+    p.add_argument(
+        "--timeout", type=float, default=None,
+        help="wall-clock seconds per episode, generation included (default: none; most of it "
+        "is waiting for the engine all episodes in flight share, so it grows with the load)",
+    )  # fmt: skip
     p.add_argument("--tools-in-template", action="store_true", help="render tools via template")
     p.add_argument(
         "--success-threshold", type=float, default=1.0, help="reward that counts as a success"
@@ -131,6 +140,7 @@ async def evaluate(args: argparse.Namespace) -> EvalSummary:
             seed=args.seed,
         ),
         concurrency=args.concurrency,
+        env_timeout_s=args.env_timeout,
         episode_timeout_s=args.timeout,
         max_context_tokens=args.max_context,
         tools_in_template=args.tools_in_template,
@@ -140,8 +150,9 @@ async def evaluate(args: argparse.Namespace) -> EvalSummary:
     collector = RolloutCollector(engine, tokenizer, config)
     specs = group_specs(args.env_id, tasks, args.samples)
     logger.warning(
-        "%d episodes of %s, each at most %d tokens (%d new a turn) and %.0f s",
-        len(specs), args.env_id, args.max_context, args.max_tokens, args.timeout,
+        "%d episodes of %s, each at most %d tokens (%d new a turn) and %.0f s in the "
+        "environment%s", len(specs), args.env_id, args.max_context, args.max_tokens,
+        args.env_timeout, f" ({args.timeout:.0f} s of wall time)" if args.timeout else "",
     )  # fmt: skip
     started = time.perf_counter()
     try:
@@ -154,8 +165,34 @@ async def evaluate(args: argparse.Namespace) -> EvalSummary:
     return summarize(list(iter_jsonl(args.out)), wall_s, args.success_threshold)
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse values that cannot make an evaluation, all at once and before any model loads,
+    each as "--flag: got X, expected Y" (ValueError; the CLI prints it and exits 2)."""
+    checks = [
+        ("episodes", args.episodes >= 1, "at least 1 task"),
+        ("samples", args.samples >= 1, "at least 1 episode per task"),
+        ("concurrency", args.concurrency >= 1, "at least 1 episode in flight"),
+        ("max-tokens", args.max_tokens >= 1, "at least 1 new token a turn"),
+        ("max-context", args.max_context > args.max_tokens, "more tokens than --max-tokens"),
+        ("max-turns", args.max_turns is None or args.max_turns >= 1, "at least 1 turn"),
+        ("temperature", args.temperature >= 0, "0 (greedy) or a positive temperature"),
+        ("top-p", 0 < args.top_p <= 1, "a probability in (0, 1]"),
+        ("env-timeout", args.env_timeout > 0, "positive seconds"),
+        ("timeout", args.timeout is None or args.timeout > 0, "positive seconds, or no flag"),
+    ]
+    bad = [f"--{flag}: got {getattr(args, flag.replace('-', '_'))!r}, expected {want}"
+           for flag, ok, want in checks if not ok]  # fmt: skip
+    from llmgym.registration import env_id_problem
+
+    if problem := env_id_problem(args.env_id):
+        bad.insert(0, f"env_id: {problem}")
+    if bad:
+        raise ValueError("invalid arguments:\n  " + "\n  ".join(bad))
+
+
 def run(args: argparse.Namespace) -> int:
     """``llmgym eval``: play, write ``--out``, print the scores."""
+    check_args(args)
     summary = asyncio.run(evaluate(args))
     print(f"{args.env_id} with {args.engine} engine -> {args.out}")
     for line in summary.lines():

@@ -47,6 +47,9 @@ def test_play_as_a_person_and_with_the_expert():
 def test_bad_input_gets_a_clear_error():
     out = llmgym("play", "llmgym/TripBooking-v0", "--task-id", "test-99999")
     assert out.returncode == 2 and "unknown task_id" in out.stderr
+    out = llmgym("play", "llmgym/TripBokking-v0", "--expert")  # was a Gymnasium traceback
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "'llmgym/TripBokking-v0'" in out.stderr and "llmgym/TripBooking-v0" in out.stderr
 
 
 def test_typed_call_shorthand():

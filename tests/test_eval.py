@@ -94,6 +94,22 @@ def test_eval_cli_with_the_scripted_expert(tmp_path, capsys):
     assert len({t.group_id for t in trajectories}) == 3
 
 
+def test_eval_cli_refuses_bad_arguments_all_at_once_before_playing(tmp_path, capsys):
+    out = tmp_path / "never.jsonl"
+    code = main([
+        "eval", "llmgym/TripBokking-v0", "--engine", "expert", "--episodes", "0",
+        "--max-tokens", "0", "--top-p", "2", "--timeout", "-1", "--env-timeout", "0",
+        "--max-turns", "0", "--out", str(out), "--no-progress",
+    ])  # fmt: skip
+    assert code == 2
+    err = capsys.readouterr().err
+    for wrong in ["'llmgym/TripBokking-v0'", "llmgym/TripBooking-v0", "--episodes: got 0",
+                  "--max-tokens: got 0", "--top-p: got 2.0", "--timeout: got -1.0",
+                  "--env-timeout: got 0.0", "--max-turns: got 0"]:  # fmt: skip
+        assert wrong in err, (wrong, err)
+    assert "Traceback" not in err and not out.exists()
+
+
 @pytest.mark.slow
 @needs_model
 def test_eval_cli_with_the_transformers_engine(tmp_path, capsys):
