@@ -62,8 +62,9 @@ def failure_kind(trajectory: Trajectory, success_threshold: float = SUCCESS_REWA
     if succeeded(trajectory.reward, success_threshold):
         return None
     if not trajectory.ok:
-        if trajectory.termination_reason == "timeout":
-            return "timed out"  # past the collector's episode_timeout_s
+        if trajectory.termination_reason == "timeout":  # the collector's two limits
+            env = (trajectory.error or "").startswith("environment")
+            return f"timed out ({'environment' if env else 'wall clock'})"
         # the collector records "ExceptionType: message"; the type groups alike crashes
         kind, colon, _ = (trajectory.error or "").partition(": ")
         return f"crashed ({kind})" if colon and kind.isidentifier() else "crashed"

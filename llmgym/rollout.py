@@ -68,8 +68,9 @@ class RolloutConfig:
     """Most episodes in flight at once."""
     env_timeout_s: float | None = 600.0
     """Limit on the time one episode's environment calls (reset and every step) take in all;
-    past it the episode is recorded with error "timeout". A hung or runaway environment ends
-    its episode here, whatever the engine's speed."""
+    past it the episode ends with termination reason "timeout" and error "environment calls
+    exceeded ... s". A hung or runaway environment ends its episode here, whatever the
+    engine's speed (a step in a worker thread runs on; its env is then left unclosed)."""
     episode_timeout_s: float | None = None
     """Wall-clock limit of one episode, generation included (None: none). Off by default: an
     episode's generation is bounded by its turns and tokens, but its wall time is mostly
@@ -174,20 +175,27 @@ class RolloutCollector:
         """Play one episode; failures are recorded on the returned trajectory."""
         state = _EpisodeState(spec=spec, model_version=self.engine.model_version)
         started = time.perf_counter()
-        env = None
+        env, limit = None, asyncio.timeout(self.config.episode_timeout_s)
         try:
             env = await self._env_call(gym.make, spec.env_id, **self.config.env_kwargs)
-            async with asyncio.timeout(self.config.episode_timeout_s):
+            async with limit:
                 await self._run_episode(env, spec, state)
         except _EnvTimeout:
             state.fail("timeout", f"environment calls exceeded {self.config.env_timeout_s} s")
-        except TimeoutError:
-            state.fail("timeout", f"episode exceeded {self.config.episode_timeout_s} s")
+        except TimeoutError as exc:
+            if limit.expired():
+                state.fail("timeout", f"episode exceeded {self.config.episode_timeout_s} s")
+            else:  # raised by the environment or the engine itself: a crash like any other
+                logger.warning("episode %s (seed %d) failed: %r", spec.options, spec.seed, exc)
+                state.fail("error", f"{type(exc).__name__}: {exc}")
         except Exception as exc:
             logger.warning("episode %s (seed %d) failed: %r", spec.options, spec.seed, exc)
             state.fail("error", f"{type(exc).__name__}: {exc}")
         finally:
-            if env is not None:
+            if state.env_abandoned:
+                logger.warning("episode %s (seed %d): env left open, its timed-out call is "
+                               "still running in a worker thread", spec.options, spec.seed)  # fmt: skip
+            elif env is not None:
                 try:
                     env.close()
                 except Exception:
@@ -202,15 +210,19 @@ class RolloutCollector:
     async def _budgeted(self, state: _EpisodeState, call: Awaitable[T]) -> T:
         """Await an environment call within what is left of ``env_timeout_s``.
 
-        A call past it is cancelled (a worker thread runs on, unobserved) and ends the
-        episode with ``_EnvTimeout``."""
+        A call past it is cancelled and ends the episode with ``_EnvTimeout``; a call in a
+        worker thread cannot be stopped, so it runs on and its env is left unclosed."""
         limit, t0 = self.config.env_timeout_s, time.perf_counter()
+        if limit is None:
+            return await call
+        budget = asyncio.timeout(max(limit - state.env_call_s, 0.0))
         try:
-            if limit is None:
-                return await call
-            async with asyncio.timeout(max(limit - state.env_call_s, 0.0)):
+            async with budget:
                 result = await call
         except TimeoutError as e:
+            if not budget.expired():  # the environment's own TimeoutError: a crash
+                raise
+            state.env_abandoned = self.config.env_in_thread
             raise _EnvTimeout from e
         finally:
             state.env_call_s += time.perf_counter() - t0
@@ -347,6 +359,8 @@ class _EpisodeState:
     env_s: float = 0.0
     env_call_s: float = 0.0
     """Time in environment calls so far, reset included (against ``env_timeout_s``)."""
+    env_abandoned: bool = False
+    """A call in a worker thread timed out and runs on: closing the env under it would race."""
 
     def fail(self, reason: str, error: str) -> None:
         self.termination_reason, self.error = reason, error

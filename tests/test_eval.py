@@ -43,7 +43,7 @@ def test_pass_at_k_matches_the_closed_form():
 def test_summary_counts():
     runs = [
         trajectory("a", 1.0), trajectory("a", 0.0, invalid_turns=1),
-        trajectory("b", 0.5), trajectory("b", 0.0, invalid_turns=2, error="timeout"),
+        trajectory("b", 0.5), trajectory("b", 0.0, invalid_turns=2, error="OSError: gone"),
     ]  # fmt: skip
     summary = summarize(runs, wall_s=2.0)
     assert summary.tasks == 2 and summary.episodes == 4 and summary.errors == 1
@@ -51,7 +51,7 @@ def test_summary_counts():
     assert summary.pass_at_k == {1: 0.25, 2: 0.5}
     assert summary.mean_turns == 2.0 and summary.invalid_action_rate == 3 / 8
     assert summary.generated_tokens == 16 and summary.tokens_per_s == 8.0
-    assert summary.failures == {"no submit (did not end)": 2, "crashed": 1}
+    assert summary.failures == {"no submit (did not end)": 2, "crashed (OSError)": 1}
 
 
 def test_failure_kinds_name_what_went_wrong():
@@ -68,8 +68,10 @@ def test_failure_kinds_name_what_went_wrong():
     assert failure_kind(crash.model_copy(update={"termination_reason": "error"})) == (
         "crashed (KeyError)"
     )
-    slow = trajectory("a", 0.0, error="episode exceeded 600.0 s")
-    assert failure_kind(slow.model_copy(update={"termination_reason": "timeout"})) == "timed out"
+    for error, kind in [("episode exceeded 900.0 s", "timed out (wall clock)"),
+                        ("environment calls exceeded 600.0 s", "timed out (environment)")]:  # fmt: skip
+        slow = trajectory("a", 0.0, error=error)
+        assert failure_kind(slow.model_copy(update={"termination_reason": "timeout"})) == kind
     assert failure_kind(ended("submitted", 0.5, x=1.0), success_threshold=0.5) is None
     summary = summarize([wrong, wrong, ended("max_turns")], wall_s=1.0)
     assert list(summary.failures.items()) == [
@@ -99,15 +101,22 @@ def test_eval_cli_refuses_bad_arguments_all_at_once_before_playing(tmp_path, cap
     code = main([
         "eval", "llmgym/TripBokking-v0", "--engine", "expert", "--episodes", "0",
         "--max-tokens", "0", "--top-p", "2", "--timeout", "-1", "--env-timeout", "0",
-        "--max-turns", "0", "--out", str(out), "--no-progress",
+        "--max-turns", "0", "--seed", "-1", "--threads", "0", "--success-threshold", "5",
+        "--out", str(out), "--no-progress",
     ])  # fmt: skip
     assert code == 2
     err = capsys.readouterr().err
     for wrong in ["'llmgym/TripBokking-v0'", "llmgym/TripBooking-v0", "--episodes: got 0",
                   "--max-tokens: got 0", "--top-p: got 2.0", "--timeout: got -1.0",
-                  "--env-timeout: got 0.0", "--max-turns: got 0"]:  # fmt: skip
+                  "--env-timeout: got 0.0", "--max-turns: got 0", "--seed: got -1",
+                  "--threads: got 0", "--success-threshold: got 5.0"]:  # fmt: skip
         assert wrong in err, (wrong, err)
     assert "Traceback" not in err and not out.exists()
+    for split in ("train", "test"):  # a difficulty the env lacks; any with the test split
+        code = main(["eval", "llmgym/TripBooking-v0", "--engine", "expert", "--split", split,
+                     "--difficulty", "nightmare" if split == "train" else "easy",
+                     "--out", str(out), "--no-progress"])  # fmt: skip
+        assert code == 2 and "--difficulty: got" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -39,11 +39,19 @@ gym.register("llmgym-test/CrashingTripBooking-v0", entry_point=CrashingTripBooki
 
 class SlowTripBooking(TripBookingEnv):
     """TripBooking whose steps after the first take ``delay_s``: asynchronously (yielding),
-    blocking the event loop, or blocking the worker thread of a synchronous step."""
+    blocking the event loop, or blocking the worker thread of a synchronous step; or whose
+    reset takes it ("reset"); or whose second step raises its own TimeoutError ("raise")."""
 
     delay_s, how = 0.0, "yield"
 
+    async def areset(self, *, seed=None, options=None):
+        if self.how == "reset":
+            await asyncio.sleep(self.delay_s)
+        return await super().areset(seed=seed, options=options)
+
     async def astep(self, action):
+        if self.turn >= 1 and self.how == "raise":
+            raise TimeoutError("the booking backend did not answer")
         if self.turn >= 1 and self.how == "yield":
             await asyncio.sleep(self.delay_s)
         elif self.turn >= 1 and self.how == "block":
@@ -188,6 +196,26 @@ async def test_an_environment_past_its_time_budget_ends_the_episode(
     # the expert needs 4 turns; steps 2-4 are slow, and step 3 (0.8 s in all) is past 0.6 s
     assert trajectory.num_turns == 3 and trajectory.reward == 0.0
     assert time.perf_counter() - started < 3
+
+
+async def test_reset_counts_against_the_budget_and_an_envs_own_timeout_is_a_crash(
+    tokenizer, test_tasks, monkeypatch
+):
+    slow_id = "llmgym-test/SlowTripBooking-v0"
+    spec = [EpisodeSpec(slow_id, s, o) for o, s in test_tasks[:1]]
+    monkeypatch.setattr(SlowTripBooking, "delay_s", 0.4)
+    monkeypatch.setattr(SlowTripBooking, "how", "reset")
+    engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:1])
+    config = RolloutConfig(env_timeout_s=0.3)
+    [trajectory] = await RolloutCollector(engine, tokenizer, config).collect(spec)
+    assert trajectory.termination_reason == "timeout" and trajectory.num_turns == 0
+    monkeypatch.setattr(SlowTripBooking, "how", "raise")
+    for limit in (600.0, None):  # not mistaken for the budget, with or without one
+        engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:1])
+        config = RolloutConfig(env_timeout_s=limit)
+        [trajectory] = await RolloutCollector(engine, tokenizer, config).collect(spec)
+        assert trajectory.termination_reason == "error"
+        assert trajectory.error == "TimeoutError: the booking backend did not answer"
 
 
 async def test_concurrency_bound_overlaps_engine_waits(tokenizer, test_tasks):

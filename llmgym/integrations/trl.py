@@ -214,7 +214,11 @@ class RolloutOptions:
     max_turn_tokens: int | None = None
     """New tokens per turn; default the trainer's ``max_completion_length``."""
     concurrency: int = 64
-    episode_timeout_s: float | None = 600.0
+    env_timeout_s: float | None = 600.0
+    """Time one episode's environment calls may take in all (``RolloutConfig``)."""
+    episode_timeout_s: float | None = None
+    """Wall-clock limit of an episode, generation included; off unless set (it grows with
+    the load on the engine, not with anything the episode did)."""
     max_batch_size: int = 32
     """Most turns decoded together by the transformers engine."""
     env_kwargs: dict[str, Any] = field(default_factory=dict)
@@ -299,6 +303,7 @@ class EpisodeRollout:
         config = RolloutConfig(
             sampling=sampling,
             concurrency=self.options.concurrency,
+            env_timeout_s=self.options.env_timeout_s,
             episode_timeout_s=self.options.episode_timeout_s,
             max_context_tokens=self.options.max_episode_tokens,
             env_kwargs=self.options.env_kwargs,

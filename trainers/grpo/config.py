@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -171,6 +172,17 @@ class GRPOConfig(BaseModel):
             raise ValueError(problem)
         return env_id
 
+    @field_validator("env_kwargs")
+    @classmethod
+    def _check_env_kwargs(cls, env_kwargs: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from llmgym.registration import env_kwargs_problem
+
+        if "env_id" in info.data and (
+            problem := env_kwargs_problem(info.data["env_id"], env_kwargs)
+        ):
+            raise ValueError(problem)
+        return env_kwargs
+
     @model_validator(mode="after")
     def _check_consistency(self) -> GRPOConfig:
         if self.max_new_tokens >= self.max_trajectory_tokens:
@@ -180,10 +192,6 @@ class GRPOConfig(BaseModel):
             )
         if "split" in self.env_options:
             raise ValueError("env_options must not set 'split': training always uses 'train'")
-        from llmgym.registration import env_kwargs_problem
-
-        if problem := env_kwargs_problem(self.env_id, self.env_kwargs):
-            raise ValueError(f"env_kwargs: {problem}")
         return self
 
 
@@ -218,6 +226,8 @@ def validate_config(data: dict[str, Any], source: str = "config") -> GRPOConfig:
             if err["type"] == "extra_forbidden":
                 known = ", ".join(sorted(GRPOConfig.model_fields))
                 lines.append(f"  {field}: unknown field; known fields: {known}")
+            elif (msg := err["msg"].removeprefix("Value error, ")).startswith("got "):
+                lines.append(f"  {field}: {msg}")  # the validator's own "got X, expected Y"
             else:
                 lines.append(f"  {field}: got {err.get('input')!r}: {err['msg']}")
         raise ConfigError(f"invalid GRPO config ({source}):\n" + "\n".join(lines)) from None
