@@ -44,6 +44,26 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def positive(text: str) -> int:
+    """argparse type: a whole number >= 1 (a bad one is refused before anything runs)."""
+    return _whole(text, 1)
+
+
+def at_least_0(text: str) -> int:
+    """argparse type: a whole number >= 0."""
+    return _whole(text, 0)
+
+
+def _whole(text: str, least: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = None
+    if value is None or value < least:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a whole number >= {least}")
+    return value
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from llmgym.checks import run_checks
 
@@ -178,8 +198,11 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 def cmd_freeze(args: argparse.Namespace) -> int:
     from llmgym.checks import make_unwrapped
+    from llmgym.registration import env_id_problem
     from llmgym.tasks import make_test_split, write_split
 
+    if problem := env_id_problem(args.env_id):
+        raise ValueError(f"env_id: {problem}")
     env = make_unwrapped(args.env_id)
     tasks = make_test_split(env.generate_task, env.difficulties, args.count)
     path, sha = write_split(env.task_family, "test", tasks, package=env.task_data_package)
@@ -215,16 +238,19 @@ def build_parser() -> argparse.ArgumentParser:
     check = sub.add_parser("check", help="run the environment contract on an id")
     check.add_argument("env_id")
     check.add_argument(
-        "--limit", type=int, default=None, help="only the first N test tasks (default: all)"
+        "--limit", type=positive, default=None, help="only the first N test tasks (default: all)"
     )
     check.add_argument(
         "--fuzz-tasks",
-        type=int,
+        type=at_least_0,
         default=8,
         help="test tasks the verifier fuzzer mutates the expert on (default: 8, spread over the split)",
     )
     check.add_argument(
-        "--fuzz-mutants", type=int, default=120, help="mutants per task at most (default: 120)"
+        "--fuzz-mutants",
+        type=at_least_0,
+        default=120,
+        help="mutants per task at most (default: 120)",
     )
     check.set_defaults(func=cmd_check)
 
@@ -250,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
         "freeze", help="(contributors) write an env's fixed test split and print its hash"
     )
     freeze.add_argument("env_id")
-    freeze.add_argument("--count", type=int, default=100)
+    freeze.add_argument("--count", type=positive, default=100, help="tasks in the split")
     freeze.set_defaults(func=cmd_freeze)
 
     new_env = sub.add_parser(

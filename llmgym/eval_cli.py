@@ -179,6 +179,9 @@ def check_args(args: argparse.Namespace) -> None:
         ("top-p", 0 < args.top_p <= 1, "a probability in (0, 1]"),
         ("env-timeout", args.env_timeout > 0, "positive seconds"),
         ("timeout", args.timeout is None or args.timeout > 0, "positive seconds, or no flag"),
+        ("seed", args.seed >= 0, "a seed >= 0"),
+        ("threads", args.threads is None or args.threads >= 1, "at least 1 thread"),
+        ("success-threshold", 0 < args.success_threshold <= 1, "a reward in (0, 1]"),
     ]
     bad = [f"--{flag}: got {getattr(args, flag.replace('-', '_'))!r}, expected {want}"
            for flag, ok, want in checks if not ok]  # fmt: skip
@@ -186,6 +189,14 @@ def check_args(args: argparse.Namespace) -> None:
 
     if problem := env_id_problem(args.env_id):
         bad.insert(0, f"env_id: {problem}")
+    elif args.difficulty is not None:
+        import gymnasium as gym
+
+        with gym.make(args.env_id) as env:
+            known = list(env.unwrapped.difficulties)  # type: ignore[attr-defined]
+        if args.split != "train" or args.difficulty not in known:
+            bad.append(f"--difficulty: got {args.difficulty!r}, expected one of {known} "
+                       "with --split train")  # fmt: skip
     if bad:
         raise ValueError("invalid arguments:\n  " + "\n  ".join(bad))
 

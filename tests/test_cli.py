@@ -50,6 +50,22 @@ def test_bad_input_gets_a_clear_error():
     out = llmgym("play", "llmgym/TripBokking-v0", "--expert")  # was a Gymnasium traceback
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "'llmgym/TripBokking-v0'" in out.stderr and "llmgym/TripBooking-v0" in out.stderr
+    out = llmgym("freeze", "llmgym/TripBokking-v0")
+    assert out.returncode == 2 and "'llmgym/TripBokking-v0'" in out.stderr
+    out = llmgym("check", "llmgym/TripBooking-v0", "--limit", "-1")  # was: all tasks but one
+    assert out.returncode == 2 and "--limit: got '-1', expected a whole number >= 1" in out.stderr
+
+
+def test_freeze_refuses_a_count_before_it_writes_the_split():
+    """``--count 0`` used to overwrite the shipped test split with an empty file."""
+    from pathlib import Path
+
+    split = Path(__file__).parents[1] / "tasks" / "trip_booking" / "test.jsonl"
+    before = split.read_bytes()
+    for count in ("0", "-5", "ten"):
+        out = llmgym("freeze", "llmgym/TripBooking-v0", "--count", count)
+        assert out.returncode == 2 and f"--count: got {count!r}" in out.stderr
+    assert split.read_bytes() == before
 
 
 def test_typed_call_shorthand():
