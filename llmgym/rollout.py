@@ -76,8 +76,9 @@ class RolloutConfig:
     episode's generation is bounded by its turns and tokens, but its wall time is mostly
     waiting for an engine shared with every other episode in flight, so a wall-clock limit
     fails episodes for the machine's load, not for anything the policy or environment did
-    (a 40-task TicketClose evaluation at 16 episodes in flight on 2 cores lost an episode to
-    the old 600 s default). Set it to bound a run on an engine that may stall."""
+    (a 40-task TicketClose evaluation, 16 episodes in flight on 2 cores shared with unit
+    tests, lost 32 of 40 to the old 600 s default). Set it to bound a run on an engine that
+    may stall."""
     max_context_tokens: int = 8192
     """Episode is truncated ("context_limit") when the next turn would not fit."""
     tools_in_template: bool = False
@@ -207,7 +208,7 @@ class RolloutCollector:
             return await asyncio.to_thread(fn, *args, **kwargs)
         return fn(*args, **kwargs)
 
-    async def _budgeted(self, state: _EpisodeState, call: Awaitable[T]) -> T:
+    async def _budgeted(self, state: _EpisodeState, call: Awaitable[T], threaded: bool) -> T:
         """Await an environment call within what is left of ``env_timeout_s``.
 
         A call past it is cancelled and ends the episode with ``_EnvTimeout``; a call in a
@@ -222,7 +223,7 @@ class RolloutCollector:
         except TimeoutError as e:
             if not budget.expired():  # the environment's own TimeoutError: a crash
                 raise
-            state.env_abandoned = self.config.env_in_thread
+            state.env_abandoned = threaded
             raise _EnvTimeout from e
         finally:
             state.env_call_s += time.perf_counter() - t0
@@ -230,21 +231,28 @@ class RolloutCollector:
             raise _EnvTimeout
         return result
 
+    def _threaded(self, env: Any, method: str) -> bool:
+        """Whether ``method`` runs in a worker thread: asked to, or the env has no native
+        async version of it (``areset``, ``astep``)."""
+        return self.config.env_in_thread or not hasattr(env.unwrapped, method)
+
     async def _reset(self, env: Any, spec: EpisodeSpec) -> tuple[Any, dict[str, Any]]:
         # natively async envs are awaited through their wrappers (llmgym.stepping): a
         # TimeLimit from max_episode_steps applies either way
-        if not self.config.env_in_thread and hasattr(env.unwrapped, "areset"):
+        if not self._threaded(env, "areset"):
             return await stepping.areset(env, seed=spec.seed, options=dict(spec.options))
         return await asyncio.to_thread(env.reset, seed=spec.seed, options=dict(spec.options))
 
     async def _step(self, env: Any, action: str) -> tuple[Any, float, bool, bool, dict[str, Any]]:
-        if not self.config.env_in_thread and hasattr(env.unwrapped, "astep"):
+        if not self._threaded(env, "astep"):
             return await stepping.astep(env, action)
         return await asyncio.to_thread(env.step, action)
 
     async def _run_episode(self, env: Any, spec: EpisodeSpec, state: _EpisodeState) -> None:
         config, tokens = self.config, state.tokens
-        obs, info = await self._budgeted(state, self._reset(env, spec))
+        obs, info = await self._budgeted(
+            state, self._reset(env, spec), self._threaded(env, "areset")
+        )
         state.task_id = str(info.get("task_id", spec.options.get("task_id", "")))
         chat = self.chat.with_tools(info.get("tools")) if config.tools_in_template else self.chat
         state.messages.extend(obs)
@@ -267,7 +275,7 @@ class RolloutCollector:
             state.messages.append({"role": "assistant", "content": text})
             t0 = time.perf_counter()
             obs, reward, terminated, truncated, info = await self._budgeted(
-                state, self._step(env, text)
+                state, self._step(env, text), self._threaded(env, "astep")
             )
             env_s = time.perf_counter() - t0
             state.generate_s += generate_s

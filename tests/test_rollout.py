@@ -42,7 +42,7 @@ class SlowTripBooking(TripBookingEnv):
     blocking the event loop, or blocking the worker thread of a synchronous step; or whose
     reset takes it ("reset"); or whose second step raises its own TimeoutError ("raise")."""
 
-    delay_s, how = 0.0, "yield"
+    delay_s, how, closed = 0.0, "yield", 0
 
     async def areset(self, *, seed=None, options=None):
         if self.how == "reset":
@@ -62,6 +62,10 @@ class SlowTripBooking(TripBookingEnv):
         if self.turn >= 1 and self.how == "thread":
             time.sleep(self.delay_s)
         return super().step(action)
+
+    def close(self):
+        type(self).closed += 1
+        super().close()
 
 
 gym.register("llmgym-test/SlowTripBooking-v0", entry_point=SlowTripBooking)
@@ -184,6 +188,7 @@ async def test_an_environment_past_its_time_budget_ends_the_episode(
     loop cannot be, and is caught when it returns. The episode is recorded as timed out."""
     monkeypatch.setattr(SlowTripBooking, "delay_s", 0.4)
     monkeypatch.setattr(SlowTripBooking, "how", how)
+    monkeypatch.setattr(SlowTripBooking, "closed", 0)
     slow_id = "llmgym-test/SlowTripBooking-v0"
     engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:1])
     config = RolloutConfig(env_timeout_s=0.6, env_in_thread=how == "thread")
@@ -196,6 +201,8 @@ async def test_an_environment_past_its_time_budget_ends_the_episode(
     # the expert needs 4 turns; steps 2-4 are slow, and step 3 (0.8 s in all) is past 0.6 s
     assert trajectory.num_turns == 3 and trajectory.reward == 0.0
     assert time.perf_counter() - started < 3
+    # a step still running in its worker thread keeps its env: closing it would race
+    assert SlowTripBooking.closed == (0 if how == "thread" else 1)
 
 
 async def test_reset_counts_against_the_budget_and_an_envs_own_timeout_is_a_crash(
