@@ -137,3 +137,20 @@ def test_bad_env_kwargs_are_refused_before_any_model_loads(tmp_path, env_kwargs)
         load_config(None, env_kwargs=env_kwargs, out=str(tmp_path / "run"))
     assert "env_kwargs" in str(err.value) and repr(env_kwargs) in str(err.value)
     assert not (tmp_path / "run").exists()
+
+
+def test_none_on_an_optional_fields_flag_sets_none(tmp_path):
+    """``--env-timeout-s none`` lifts the environment budget (None), where it used to fail
+    to parse as a number; a required number still refuses it."""
+    from llmgym.cli import build_parser
+    from llmgym.trainers.grpo.cli import config_from_args
+
+    out = str(tmp_path / "run")
+    args = build_parser().parse_args(
+        ["train", "--out", out, "--env-timeout-s", "none", "--episode-timeout-s", "900"]
+    )
+    config = config_from_args(args)
+    assert config.env_timeout_s is None and config.episode_timeout_s == 900.0
+    assert config_from_args(build_parser().parse_args(["train", "--out", out])).env_timeout_s == 600
+    with pytest.raises(ConfigError, match="group_size"):
+        config_from_args(build_parser().parse_args(["train", "--out", out, "--group-size", "none"]))

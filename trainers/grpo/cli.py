@@ -40,7 +40,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         elif _is_dict(field.annotation):
             p.add_argument(*flags, dest=name, type=json.loads, help=doc + " (JSON)")
         else:
-            p.add_argument(*flags, dest=name, default=None, help=f"{doc} [{field.default}]")
+            none = "; 'none' for None" if type(None) in typing.get_args(field.annotation) else ""
+            p.add_argument(*flags, dest=name, default=None, help=f"{doc} [{field.default}{none}]")
     p.set_defaults(func=run)
     return p
 
@@ -54,13 +55,26 @@ def _is_dict(annotation: Any) -> bool:
     return origin is dict or (isinstance(annotation, types.GenericAlias) and origin is dict)
 
 
-def run(args: argparse.Namespace) -> int:
-    """Build config, model, engine and collector; train; print where the results are."""
-    from llmgym.trainers.grpo.config import GRPOConfig, load_config
-    from llmgym.trainers.grpo.run import train_on_env
+def config_from_args(args: argparse.Namespace) -> Any:
+    """The ``GRPOConfig`` of ``--config`` and the flags (flags win)."""
+    from llmgym.trainers.grpo.config import GRPOConfig, load_config, validate_config
 
     overrides = {name: getattr(args, name, None) for name in GRPOConfig.model_fields}
-    config = load_config(args.config, **overrides)
+    # "none" on an optional field's flag sets None (an absent flag is None too, so it is
+    # applied after the file and the other flags)
+    nulls = {name for name, value in overrides.items() if isinstance(value, str) and value.lower() in ("none", "null")
+             and type(None) in typing.get_args(GRPOConfig.model_fields[name].annotation)}  # fmt: skip
+    config = load_config(args.config, **{k: v for k, v in overrides.items() if k not in nulls})
+    if nulls:
+        config = validate_config(config.model_dump() | dict.fromkeys(nulls), source="flags")
+    return config
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build config, model, engine and collector; train; print where the results are."""
+    from llmgym.trainers.grpo.run import train_on_env
+
+    config = config_from_args(args)
     records = asyncio.run(train_on_env(config, resume=args.resume, progress=True))
     trained = [r for r in records if r.get("step", 0) > 0]  # step 0 is the baseline evaluation
     last = trained[-1] if trained else {}
