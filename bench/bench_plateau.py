@@ -81,6 +81,12 @@ def main() -> None:
     parser.add_argument("--grpo", type=json.loads, default={}, help="more GRPOConfig fields")
     parser.add_argument("--no-base", action="store_true", help="skip the base model's eval")
     parser.add_argument("--fresh", action="store_true", help="discard a run in --out first")
+    parser.add_argument(
+        "--reevaluate", type=int, nargs="+", default=None, metavar="ROUND",
+        help="only evaluate these rounds' SFT models in --out again, with this code and the "
+        "recipe the other flags give, into reeval_sft_ROUND.json (e.g. after a fix to the "
+        "evaluation); the run's report is left as it was",
+    )  # fmt: skip
     args = parser.parse_args()
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     os.environ.setdefault("VLLM_CPU_NUM_OF_RESERVED_CPU", "0")
@@ -96,6 +102,14 @@ def main() -> None:
     recipe = QuickstartConfig(out=out, eval_tasks=args.eval_tasks, env_id=args.env,
                               sft={**SFT_RECIPE, **args.sft}, grpo={**GRPO_RECIPE, **args.grpo})  # fmt: skip
     eval_config = recipe.grpo_config()
+    if args.reevaluate:
+        for r in args.reevaluate:
+            result = evaluate(eval_config, str(out / f"sft_{r}"))
+            point = rate(f"SFT round {r}", result) | {"eval_s": result["eval_s"]}
+            (out / f"reeval_sft_{r}.json").write_text(json.dumps(point, indent=1) + "\n")
+            print(f"SFT round {r} again: {point['successes']}/{args.eval_tasks} "
+                  f"(eval {result['eval_s']:.0f} s) {point['failures']}", flush=True)  # fmt: skip
+        return
     search = {"round_episodes": args.round_episodes, "max_rounds": args.max_rounds,
               "patience": args.patience, "base": not args.no_base}  # fmt: skip
     report = load_report(out, recipe.recipe() | {"search": search}, fresh=args.fresh)
