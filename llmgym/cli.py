@@ -44,6 +44,14 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def require_registered(env_id: str) -> None:
+    """ValueError naming the registered ids (the CLI prints it, exit 2) for an unknown id."""
+    from llmgym.registration import env_id_problem
+
+    if problem := env_id_problem(env_id):
+        raise ValueError(f"env_id: {problem}")
+
+
 def positive(text: str) -> int:
     """argparse type: a whole number >= 1 (a bad one is refused before anything runs)."""
     return _whole(text, 1)
@@ -125,10 +133,8 @@ def _show(messages: list[dict[str, Any]]) -> None:
 def cmd_play(args: argparse.Namespace) -> int:
     from llmgym.checks import make_unwrapped
     from llmgym.episode import play
-    from llmgym.registration import env_id_problem
 
-    if problem := env_id_problem(args.env_id):
-        raise ValueError(f"env_id: {problem}")
+    require_registered(args.env_id)
     env = make_unwrapped(args.env_id, tools_in_prompt=not args.hide_tools)
     options: dict[str, Any] = {}
     if args.task_id:
@@ -198,11 +204,9 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 def cmd_freeze(args: argparse.Namespace) -> int:
     from llmgym.checks import make_unwrapped
-    from llmgym.registration import env_id_problem
     from llmgym.tasks import make_test_split, write_split
 
-    if problem := env_id_problem(args.env_id):
-        raise ValueError(f"env_id: {problem}")
+    require_registered(args.env_id)
     env = make_unwrapped(args.env_id)
     tasks = make_test_split(env.generate_task, env.difficulties, args.count)
     path, sha = write_split(env.task_family, "test", tasks, package=env.task_data_package)
