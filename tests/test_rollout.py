@@ -170,8 +170,10 @@ async def test_episode_timeout_is_recorded(tokenizer, test_tasks):
 async def test_a_slow_engine_does_not_time_out_episodes_by_default(tokenizer, test_tasks):
     """Waiting for a shared engine is not the episode's fault: by default only environment
     time is limited, so an engine slower than the environment budget fails nothing."""
-    engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:2], latency_s=0.3)
-    config = RolloutConfig(concurrency=2, env_timeout_s=0.25)
+    # 4 turns of 0.4 s of generation (1.6 s) each, against 1 s of environment time (its
+    # steps take milliseconds: the margin is for a loaded machine)
+    engine = ExpertEngine(ENV_ID, tokenizer, test_tasks[:2], latency_s=0.4)
+    config = RolloutConfig(concurrency=2, env_timeout_s=1.0)
     assert RolloutConfig().episode_timeout_s is None
     results = await RolloutCollector(engine, tokenizer, config).collect(
         [EpisodeSpec(ENV_ID, s, o) for o, s in test_tasks[:2]]
