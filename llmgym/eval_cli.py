@@ -190,13 +190,13 @@ def check_args(args: argparse.Namespace) -> None:
     if problem := env_id_problem(args.env_id):
         bad.insert(0, f"env_id: {problem}")
     elif args.difficulty is not None:
-        import gymnasium as gym
+        from llmgym.registration import difficulty_problem
 
-        with gym.make(args.env_id) as env:
-            known = list(env.unwrapped.difficulties)  # type: ignore[attr-defined]
-        if args.split != "train" or args.difficulty not in known:
-            bad.append(f"--difficulty: got {args.difficulty!r}, expected one of {known} "
-                       "with --split train")  # fmt: skip
+        if problem := difficulty_problem(args.env_id, args.difficulty):
+            bad.append(f"--difficulty: {problem}")
+        elif args.split != "train":
+            bad.append(f"--difficulty: got {args.difficulty!r} with --split {args.split}, "
+                       "expected it only with --split train")  # fmt: skip
     if bad:
         raise ValueError("invalid arguments:\n  " + "\n  ".join(bad))
 

@@ -97,6 +97,18 @@ def env_id_problem(env_id: str) -> str | None:
     return f"got {env_id!r}, expected a registered id such as {', '.join(sorted(_known))}"
 
 
+def difficulty_problem(env_id: str, difficulty: Any) -> str | None:
+    """Why ``difficulty`` is not one of ``env_id``'s (a registered id), in the form of
+    ``env_id_problem``; None when it is, or when it is None (any difficulty)."""
+    if difficulty is None:
+        return None
+    with gym.make(env_id) as env:
+        known = list(getattr(env.unwrapped, "difficulties", ()))
+    if not known or difficulty in known:
+        return None
+    return f"got {difficulty!r}, expected one of {known}"
+
+
 def env_kwargs_problem(env_id: str, env_kwargs: Any) -> str | None:
     """Why ``gym.make(env_id, **env_kwargs)`` fails (a registered ``env_id``), in the form of
     ``env_id_problem``; None when it builds. Configs call it before any model loads."""

@@ -57,7 +57,7 @@ class SFTConfig:
     def __post_init__(self) -> None:
         """Reject a bad value here, before any model loads or expert plays (and before a run
         folder records the recipe), with what was wrong and what is expected."""
-        from llmgym.registration import env_id_problem, env_kwargs_problem
+        from llmgym.registration import difficulty_problem, env_id_problem, env_kwargs_problem
 
         checks = [
             ("episodes", self.episodes >= 1, "at least 1 expert episode"),
@@ -73,8 +73,11 @@ class SFTConfig:
                for name, ok, want in checks if not ok]  # fmt: skip
         if problem := env_id_problem(self.env_id):
             bad.append(f"env_id: {problem}")
-        elif problem := env_kwargs_problem(self.env_id, self.env_kwargs):
-            bad.append(f"env_kwargs: {problem}")
+        else:
+            if problem := env_kwargs_problem(self.env_id, self.env_kwargs):
+                bad.append(f"env_kwargs: {problem}")
+            if problem := difficulty_problem(self.env_id, self.difficulty):
+                bad.append(f"difficulty: {problem}")
         if bad:
             raise ValueError("invalid SFT config:\n  " + "\n  ".join(bad))
 

@@ -154,3 +154,10 @@ def test_none_on_an_optional_fields_flag_sets_none(tmp_path):
     assert config_from_args(build_parser().parse_args(["train", "--out", out])).env_timeout_s == 600
     with pytest.raises(ConfigError, match="group_size"):
         config_from_args(build_parser().parse_args(["train", "--out", out, "--group-size", "none"]))
+
+
+def test_a_difficulty_the_env_lacks_is_refused_before_any_model_loads(tmp_path):
+    """It used to fail at the first reset, after the model had loaded."""
+    with pytest.raises(ConfigError, match=r"env_options: got 'nightmare', expected one of"):
+        load_config(None, env_options={"difficulty": "nightmare"}, out=str(tmp_path / "run"))
+    assert load_config(None, env_options={"difficulty": "hard"}, out=str(tmp_path / "run"))

@@ -127,7 +127,8 @@ def test_on_step_hears_the_total_before_the_first_step_then_each_step():
     [("episodes", 0), ("epochs", 0.0), ("learning_rate", -1.0), ("batch_size", 0),
      ("micro_batch_size", 0), ("lora_rank", -1), ("trainable_layers", -2),
      ("env_id", "llmgym/Nope-v0"), ("env_kwargs", {"expert_notez": True}),
-     ("env_kwargs", {"max_turns": 0}), ("env_kwargs", ["expert_notes"])],
+     ("env_kwargs", {"max_turns": 0}), ("env_kwargs", ["expert_notes"]),
+     ("difficulty", "nightmare")],
 )  # fmt: skip
 def test_a_bad_sft_field_is_refused_with_what_was_wrong(tmp_path, field, value):
     """Before: 0 episodes died with IndexError, batch size 0 with ZeroDivisionError, and a

@@ -172,6 +172,17 @@ class GRPOConfig(BaseModel):
             raise ValueError(problem)
         return env_id
 
+    @field_validator("env_options")
+    @classmethod
+    def _check_difficulty(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from llmgym.registration import difficulty_problem
+
+        if "env_id" in info.data and (
+            problem := difficulty_problem(info.data["env_id"], options.get("difficulty"))
+        ):
+            raise ValueError(problem)
+        return options
+
     @field_validator("env_kwargs")
     @classmethod
     def _check_env_kwargs(cls, env_kwargs: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
