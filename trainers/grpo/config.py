@@ -172,27 +172,22 @@ class GRPOConfig(BaseModel):
             raise ValueError(problem)
         return env_id
 
-    @field_validator("env_options")
+    @field_validator("env_options", "env_kwargs")
     @classmethod
-    def _check_difficulty(cls, options: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        from llmgym.registration import difficulty_problem
+    def _check_against_env(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        """A difficulty the env lacks, or keyword arguments it refuses (a valid env_id)."""
+        from llmgym.registration import difficulty_problem, env_kwargs_problem
 
-        if "env_id" in info.data and (
-            problem := difficulty_problem(info.data["env_id"], options.get("difficulty"))
-        ):
+        if "env_id" not in info.data:  # the env_id's own error is reported
+            return value
+        env_id = info.data["env_id"]
+        if info.field_name == "env_options":
+            problem = difficulty_problem(env_id, value.get("difficulty"))
+        else:
+            problem = env_kwargs_problem(env_id, value)
+        if problem:
             raise ValueError(problem)
-        return options
-
-    @field_validator("env_kwargs")
-    @classmethod
-    def _check_env_kwargs(cls, env_kwargs: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        from llmgym.registration import env_kwargs_problem
-
-        if "env_id" in info.data and (
-            problem := env_kwargs_problem(info.data["env_id"], env_kwargs)
-        ):
-            raise ValueError(problem)
-        return env_kwargs
+        return value
 
     @model_validator(mode="after")
     def _check_consistency(self) -> GRPOConfig:
