@@ -6,7 +6,7 @@ the engine sampled, then the environment's new messages as the *delta* the templ
 for them. The delta is computed against a fixed dummy conversation, so it never depends on
 how the template renders earlier turns (templates that rewrite history, BPE merges across
 a re-rendered boundary): the sampled tokens stay exactly as sampled. The sequence itself
-is kept by the collector (``rollout.EpisodeTokens``).
+is kept by the collector (``episode_tokens.EpisodeTokens``).
 """
 
 from __future__ import annotations

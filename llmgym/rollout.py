@@ -23,9 +23,10 @@ import gymnasium as gym
 
 from llmgym import stepping
 from llmgym.chat import ChatFormat
-from llmgym.engines.base import Completion, Engine, SamplingParams
+from llmgym.engines.base import Engine, SamplingParams
+from llmgym.episode_tokens import EpisodeTokens
 from llmgym.seeds import mix_seed
-from llmgym.trajectory import Timings, Trajectory, TurnSpan
+from llmgym.trajectory import Timings, Trajectory
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -181,17 +182,14 @@ class RolloutCollector:
             env = await self._env_call(gym.make, spec.env_id, **self.config.env_kwargs)
             async with limit:
                 await self._run_episode(env, spec, state)
-        except _EnvTimeout:
-            state.fail("timeout", f"environment calls exceeded {self.config.env_timeout_s} s")
-        except TimeoutError as exc:
-            if limit.expired():
+        except Exception as exc:
+            if isinstance(exc, _EnvTimeout):
+                state.fail("timeout", f"environment calls exceeded {self.config.env_timeout_s} s")
+            elif isinstance(exc, TimeoutError) and limit.expired():
                 state.fail("timeout", f"episode exceeded {self.config.episode_timeout_s} s")
-            else:  # raised by the environment or the engine itself: a crash like any other
+            else:  # a TimeoutError the env or engine raised itself is a crash like any other
                 logger.warning("episode %s (seed %d) failed: %r", spec.options, spec.seed, exc)
                 state.fail("error", f"{type(exc).__name__}: {exc}")
-        except Exception as exc:
-            logger.warning("episode %s (seed %d) failed: %r", spec.options, spec.seed, exc)
-            state.fail("error", f"{type(exc).__name__}: {exc}")
         finally:
             if state.env_abandoned:
                 logger.warning("episode %s (seed %d): env left open, its timed-out call is "
@@ -297,47 +295,6 @@ class RolloutCollector:
                 completion.token_ids[-1] in chat.eos_token_ids
             )
             tokens.append_context(chat.delta_ids(obs, after_eos=ended_with_eos))
-
-
-@dataclass
-class EpisodeTokens:
-    """The growing token sequence of one episode, with its loss mask and logprobs."""
-
-    tokens: list[int] = field(default_factory=list)
-    loss_mask: list[int] = field(default_factory=list)
-    logprobs: list[float | None] = field(default_factory=list)
-    turns: list[TurnSpan] = field(default_factory=list)
-    _prompt_start: int = 0
-
-    def append_context(self, token_ids: Sequence[int]) -> None:
-        """Append prompt/environment tokens (not sampled: mask 0)."""
-        self.tokens.extend(token_ids)
-        self.loss_mask.extend([0] * len(token_ids))
-        self.logprobs.extend([None] * len(token_ids))
-
-    def append_completion(self, completion: Completion, *, generate_s: float = 0.0) -> None:
-        """Append the engine's sampled tokens (mask 1) and close the turn's span."""
-        start = len(self.tokens)
-        self.tokens.extend(completion.token_ids)
-        self.loss_mask.extend([1] * len(completion.token_ids))
-        self.logprobs.extend(completion.logprobs)
-        self.turns.append(
-            TurnSpan(
-                prompt_start=self._prompt_start,
-                completion_start=start,
-                completion_end=len(self.tokens),
-                finish_reason=completion.finish_reason,
-                generate_s=generate_s,
-            )
-        )
-        self._prompt_start = len(self.tokens)
-
-    def annotate_last_turn(self, **fields: Any) -> None:
-        """Record what the environment said about the last turn (env_s, invalid_action)."""
-        self.turns[-1] = self.turns[-1].model_copy(update=fields)
-
-    def prompt(self) -> list[int]:
-        return list(self.tokens)
 
 
 def _turn_seed(base: int | None, spec: EpisodeSpec, turn: int) -> int | None:

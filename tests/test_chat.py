@@ -17,7 +17,7 @@ import llmgym  # noqa: F401  (registers the environments)
 from llmgym import models
 from llmgym.chat import ChatFormat
 from llmgym.engines.base import Completion
-from llmgym.rollout import EpisodeTokens
+from llmgym.episode_tokens import EpisodeTokens
 
 QWEN_TEMPLATE = (Path(__file__).parent / "fixtures" / "qwen_style_chat_template.jinja").read_text()
 

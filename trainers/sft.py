@@ -242,7 +242,7 @@ def tokenize_conversation(tokenizer: Any, messages: Sequence[dict[str, Any]]) ->
     """
     from llmgym.chat import ChatFormat
     from llmgym.engines.base import Completion
-    from llmgym.rollout import EpisodeTokens
+    from llmgym.episode_tokens import EpisodeTokens
 
     chat = ChatFormat(tokenizer)
     episode = EpisodeTokens()
