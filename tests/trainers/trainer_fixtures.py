@@ -97,6 +97,10 @@ def data_parallel_worker(rank: int, world: int, store: str, out: str, loss: str)
         stats = train_step(model, optimizer, batch, step_config(loss=loss, max_grad_norm=1e9))
         if rank == 0:
             torch.save({"state": model.state_dict(), "loss": stats.loss}, out)
+        # Both ranks tear gloo down together: a rank that destroyed its group while the other
+        # still saved was once killed by SIGABRT ("terminate called without an active
+        # exception") in CI. Only on success: a rank that failed must not wait for its peer.
+        dist.barrier()
     finally:
         dist.destroy_process_group()
 
