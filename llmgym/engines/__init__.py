@@ -14,7 +14,15 @@ from llmgym.engines.base import Completion, Engine, SamplingParams
 ENGINE_KINDS = ("auto", "vllm", "hf", "openai")
 """``auto``: the fastest engine installed (vLLM when importable, else transformers)."""
 
-__all__ = ["ENGINE_KINDS", "Completion", "Engine", "SamplingParams", "create_engine", "engine_kind"]
+__all__ = [
+    "ENGINE_KINDS",
+    "Completion",
+    "Engine",
+    "SamplingParams",
+    "create_engine",
+    "engine_kind",
+    "engine_options_problem",
+]
 
 
 def engine_kind(kind: str) -> str:
@@ -24,6 +32,48 @@ def engine_kind(kind: str) -> str:
     if kind not in ENGINE_KINDS:
         raise ValueError(f"unknown engine kind {kind!r}; expected one of {ENGINE_KINDS}")
     return kind
+
+
+OWNED_OPTIONS = {
+    "model": "model",
+    "max_model_len": "max_context",
+    "seed": "seed",
+    "num_threads": "threads",
+    "tokenizer": "model (its own tokenizer)",
+}
+"""Engine arguments that ``create_engine`` sets from its own parameters (named here)."""
+
+
+def engine_options_problem(
+    kind: str, options: dict[str, Any], owned: dict[str, str] = OWNED_OPTIONS
+) -> str | None:
+    """Why ``options`` cannot be passed to ``create_engine(kind, ...)`` as extra keyword
+    arguments, or None: one the caller sets elsewhere (``owned``: argument -> where), or one
+    the engine does not take (vLLM: ``AsyncEngineArgs`` fields; checking those imports vLLM)."""
+    import difflib
+    import inspect
+
+    if taken := sorted(set(options) & set(owned)):
+        where = "; ".join(f"{name!r} comes from {owned[name]}" for name in taken)
+        return f"got {', '.join(map(repr, taken))}: {where}; set it there"
+    kind = engine_kind(kind)
+    if not options or kind == "openai":
+        return None
+    if kind == "vllm":
+        from llmgym.engines.vllm_engine import engine_args_problem
+
+        return engine_args_problem(options)
+    from llmgym.engines.hf_engine import HFEngine
+
+    known = set(inspect.signature(HFEngine.__init__).parameters) - {"self", *OWNED_OPTIONS}
+    unknown = sorted(set(options) - known)
+    if not unknown:
+        return None
+    hints = [
+        f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, known, 1)) else repr(name)
+        for name in unknown
+    ]  # fmt: skip
+    return f"got {', '.join(hints)}, expected keyword arguments of the hf engine: {sorted(known)}"
 
 
 def create_engine(

@@ -42,8 +42,34 @@ logging.getLogger("vllm.v1.engine.input_processor").addFilter(_RawPromptNotice()
 _request_ids = itertools.count()
 
 CPU_KV_CACHE_BYTES = 1 << 30
-"""KV cache reserved on CPU unless the caller passes its own budget (1 GiB: ~50k tokens
-for SmolLM2-135M)."""
+"""KV cache reserved on CPU unless the caller passes its own budget (1 GiB: ~23k tokens
+for SmolLM2-135M in float32, ~47k in bfloat16; prefix caching shares the system prompt's
+blocks between episodes). 4 GiB played 16 greedy TripBooking episodes of the default model
+in 176 s against 183 s (1.04x, ``bench/bench_eval.py``), so the small budget costs little."""
+
+
+def engine_args_problem(options: dict[str, Any]) -> str | None:
+    """Why ``options`` are not keyword arguments of ``VLLMEngine`` (its own or vLLM's
+    ``AsyncEngineArgs`` fields), or None. Imports vLLM."""
+    import dataclasses
+    import difflib
+    import inspect
+
+    from vllm.engine.arg_utils import AsyncEngineArgs
+
+    known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
+    known |= set(inspect.signature(VLLMEngine.__init__).parameters) - {"self", "engine_kwargs"}
+    unknown = sorted(set(options) - known)
+    if not unknown:
+        return None
+    hints = [
+        f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, known, 1)) else repr(name)
+        for name in unknown
+    ]  # fmt: skip
+    return (
+        f"got {', '.join(hints)}, expected keyword arguments of vLLM's AsyncEngineArgs "
+        "(https://docs.vllm.ai/en/latest/configuration/engine_args.html) or VLLMEngine"
+    )
 
 
 def _import_vllm() -> Any:
@@ -66,7 +92,10 @@ class VLLMEngine:
         dtype: weights dtype: "auto" (bfloat16 where the hardware multiplies it natively,
             else float32: ``llmgym.engines.base.fast_dtype``), "float32" or "bfloat16".
         max_model_len: context length to reserve KV cache for.
-        enforce_eager: skip graph capture/compilation (fast start; tests use it).
+        enforce_eager: skip torch.compile and CUDA graphs. None (default): eager on CPU,
+            where compiling took ~2 min at start and then played 16 greedy TripBooking
+            episodes in 192 s against eager's 174 s (``bench/bench_eval.py``, 0.91x); vLLM's
+            own default (compiled, CUDA graphs) on GPUs.
         logprobs_mode: "processed_logprobs" returns logprobs under the distribution the
             token was sampled from (after temperature, top-k, top-p): the behaviour policy.
         engine_kwargs: more ``AsyncEngineArgs`` fields (e.g. ``gpu_memory_utilization``).
@@ -78,7 +107,7 @@ class VLLMEngine:
         *,
         dtype: str = "auto",
         max_model_len: int = 4096,
-        enforce_eager: bool = True,
+        enforce_eager: bool | None = None,
         seed: int = 0,
         logprobs_mode: str = "processed_logprobs",
         **engine_kwargs: Any,
@@ -92,6 +121,10 @@ class VLLMEngine:
         from vllm.v1.engine.async_llm import AsyncLLM
 
         dtype = resolve_dtype(dtype, "cpu" if current_platform.is_cpu() else "cuda")
+        if problem := engine_args_problem(engine_kwargs):
+            raise ValueError(f"VLLMEngine: {problem}")
+        if enforce_eager is None:
+            enforce_eager = current_platform.is_cpu()
 
         if current_platform.is_cpu() and not {
             "kv_cache_memory_bytes",

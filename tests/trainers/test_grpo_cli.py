@@ -161,3 +161,47 @@ def test_a_difficulty_the_env_lacks_is_refused_before_any_model_loads(tmp_path):
     with pytest.raises(ConfigError, match=r"env_options: got 'nightmare', expected one of"):
         load_config(None, env_options={"difficulty": "nightmare"}, out=str(tmp_path / "run"))
     assert load_config(None, env_options={"difficulty": "hard"}, out=str(tmp_path / "run"))
+
+
+@pytest.mark.parametrize(
+    ("engine", "options", "expected"),
+    [
+        ("hf", {"max_batch_sise": 4}, r"'max_batch_sise' \(did you mean 'max_batch_size'\?\)"),
+        ("hf", {"seed": 3}, "'seed' comes from the seed field"),
+        ("hf", {"max_model_len": 512}, "'max_model_len' comes from max_trajectory_tokens"),
+        ("hf", {"num_threads": 1}, "'num_threads' comes from torch_threads"),
+    ],
+)
+def test_bad_engine_options_are_refused_before_any_model_loads(tmp_path, engine, options, expected):
+    """A misspelt engine argument, or one the run sets from its own field (where a second
+    value would silently win or lose), is named when the config is built."""
+    with pytest.raises(ConfigError, match=expected) as err:
+        load_config(None, engine=engine, engine_options=options, out=str(tmp_path / "run"))
+    assert "engine_options" in str(err.value)
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.skipif(
+    __import__("importlib").util.find_spec("vllm") is None, reason="vllm not installed"
+)
+def test_vllm_engine_options_are_checked_against_vllms_own_arguments(tmp_path):
+    with pytest.raises(ConfigError, match=r"did you mean 'gpu_memory_utilization'\?"):
+        load_config(None, engine="vllm", engine_options={"gpu_memory_utilizaton": 0.5})
+    config = load_config(
+        None,
+        engine="vllm",
+        engine_options={"enforce_eager": False, "kv_cache_memory_bytes": 1 << 31},
+    )
+    assert config.engine_options["kv_cache_memory_bytes"] == 1 << 31
+    from llmgym.engines.vllm_engine import VLLMEngine  # the engine checks before it starts
+
+    with pytest.raises(ValueError, match=r"VLLMEngine: got 'max_num_seq' \(did you mean"):
+        VLLMEngine(str(tmp_path), max_num_seq=4)
+
+
+def test_engine_options_reach_the_engine(tiny_model_dir):
+    from llmgym.trainers.grpo.run import make_engine
+
+    config = load_config(None, engine="hf", engine_options={"max_batch_size": 3, "gather_s": 0.0})
+    engine = make_engine(config, str(tiny_model_dir))
+    assert (engine.max_batch_size, engine.gather_s) == (3, 0.0)

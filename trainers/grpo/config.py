@@ -27,6 +27,16 @@ class ConfigError(ValueError):
     """A config file or flag with a bad value; the message names the field and the fix."""
 
 
+ENGINE_SET_BY = {
+    "model": "the model field",
+    "max_model_len": "max_trajectory_tokens",
+    "seed": "the seed field",
+    "num_threads": "torch_threads",
+    "tokenizer": "the model field (its own tokenizer)",
+}
+"""Engine arguments a GRPO run sets from its own fields (engine_options must not)."""
+
+
 class GRPOConfig(BaseModel):
     """Everything that defines a GRPO run (defaults: a short CPU run on the default model)."""
 
@@ -43,6 +53,12 @@ class GRPOConfig(BaseModel):
     """Model folder or hub id; None is the bundled default (SmolLM2-135M-Instruct)."""
     engine: Literal["auto", "vllm", "hf"] = "auto"
     """Generation engine: vllm, hf (transformers) or auto (vllm when installed)."""
+    engine_options: dict[str, Any] = Field(default_factory=dict)
+    """More keyword arguments for the engine: vLLM's ``AsyncEngineArgs`` fields (e.g.
+    ``{"gpu_memory_utilization": 0.5}`` on a GPU shared with training, or
+    ``{"kv_cache_memory_bytes": 4294967296}``) and ``enforce_eager``, or the transformers
+    engine's ``max_batch_size``. The model, context length, seed and threads come from
+    their own fields."""
     out: Path = Path("runs/grpo")
     """Output folder: metrics.jsonl, checkpoints, reward_curve.png, tensorboard/."""
     seed: int = 0
@@ -186,6 +202,17 @@ class GRPOConfig(BaseModel):
         else:
             problem = env_kwargs_problem(env_id, value)
         if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("engine_options")
+    @classmethod
+    def _check_engine_options(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        from llmgym.engines import engine_options_problem
+
+        if "engine" not in info.data:  # the engine's own error is reported
+            return value
+        if problem := engine_options_problem(info.data["engine"], value, ENGINE_SET_BY):
             raise ValueError(problem)
         return value
 

@@ -27,7 +27,7 @@ def make_engine(config: GRPOConfig, model_path: str) -> Engine:
     return create_engine(
         config.engine, model_path,
         max_context=config.max_trajectory_tokens + 64, threads=config.torch_threads,
-        seed=config.seed,
+        seed=config.seed, **config.engine_options,
     )  # fmt: skip
 
 
