@@ -3,13 +3,15 @@
 The main job's two evaluations (40 greedy TripBooking episodes each, before and after GRPO)
 were 24 of its 56 minutes in the recorded run. This plays the same greedy evaluation of ``--model``
 under several variants, each in a fresh process, in alternating order (``--repeats`` rounds),
-and prints each variant's median wall time (engine start-up excluded) and its ratio to
+and prints each variant's median wall time (engine start-up apart) and its ratio to
 ``default``:
 
 - ``default``: the main job's settings (``trainers/quickstart.py``);
 - ``preload``: tcmalloc and Intel OpenMP preloaded (``LD_PRELOAD``), as vLLM's CPU guide
   recommends (vLLM warns at every start that they are missing);
-- ``concurrency=N``: N episodes at once instead of the recipe's 16.
+- ``concurrency=N``: N episodes at once instead of the recipe's 16;
+- ``compiled``: vLLM's torch.compile path (``enforce_eager=False``) instead of eager;
+- ``kv=G``: G GiB of KV cache instead of the engine's 1 GiB on CPU.
 
 Each variant's success count is printed too: greedy decoding should give the same episodes,
 so a variant that changes them changes what is measured.
@@ -23,16 +25,19 @@ import argparse
 import asyncio
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
+VARIANT = re.compile(r"default|preload|compiled|concurrency=[1-9]\d*|kv=\d+(\.\d+)?")
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 
 
-def child(model: str, tasks: int, concurrency: int | None) -> None:
+def child(model: str, tasks: int, concurrency: int | None, engine_options: str) -> None:
     from llmgym.trainers.grpo.run import evaluate_model
     from llmgym.trainers.quickstart import QuickstartConfig
 
@@ -40,10 +45,17 @@ def child(model: str, tasks: int, concurrency: int | None) -> None:
         config = QuickstartConfig(out=Path(out), eval_tasks=tasks).grpo_config()
         if concurrency:
             config = config.model_copy(update={"concurrency": concurrency})
+        if options := json.loads(engine_options):
+            config = config.model_copy(update={"engine_options": options})
+        started = time.perf_counter()
         result = asyncio.run(evaluate_model(config, model))
-    print(
-        "RESULT " + json.dumps({"eval_s": result["eval_s"], "successes": sum(result["successes"])})
-    )
+        start_s = time.perf_counter() - started - result["eval_s"]
+    summary = {
+        "eval_s": result["eval_s"],
+        "start_s": start_s,
+        "successes": sum(result["successes"]),
+    }
+    print("RESULT " + json.dumps(summary))
 
 
 def iomp() -> str | None:
@@ -61,6 +73,14 @@ def variant_env(name: str) -> dict[str, str] | None:
     return env
 
 
+def variant_engine_options(name: str) -> dict[str, object]:
+    if name == "compiled":
+        return {"enforce_eager": False}
+    if name.startswith("kv="):
+        return {"kv_cache_memory_bytes": int(float(name.split("=", 1)[1]) * (1 << 30))}
+    return {}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", required=True, help="a model folder (e.g. an SFT model)")
@@ -69,12 +89,17 @@ def main() -> None:
     parser.add_argument("--variants", nargs="+", default=["default", "preload", "concurrency=40"])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--engine-options", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if bad := [v for v in args.variants if not VARIANT.fullmatch(v)]:
+        parser.error(f"--variants: got {bad}, expected default, preload, compiled, "
+                     "concurrency=N or kv=GIB")  # fmt: skip
     if args.child:
-        child(args.model, args.tasks, args.concurrency)
+        child(args.model, args.tasks, args.concurrency, args.engine_options)
         return
 
     times: dict[str, list[float]] = {v: [] for v in args.variants}
+    starts: dict[str, list[float]] = {v: [] for v in args.variants}
     successes: dict[str, set[int]] = {v: set() for v in args.variants}
     for r in range(args.repeats):
         order = args.variants if r % 2 == 0 else list(reversed(args.variants))
@@ -87,6 +112,8 @@ def main() -> None:
                        "--tasks", str(args.tasks)]  # fmt: skip
             if name.startswith("concurrency="):
                 command += ["--concurrency", name.split("=", 1)[1]]
+            if options := variant_engine_options(name):
+                command += ["--engine-options", json.dumps(options)]
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
             if done.returncode or not lines:
@@ -94,15 +121,18 @@ def main() -> None:
                 raise SystemExit(f"{name} failed (exit {done.returncode})")
             result = json.loads(lines[-1].removeprefix("RESULT "))
             times[name].append(result["eval_s"])
+            starts[name].append(result["start_s"])
             successes[name].add(result["successes"])
-            print(f"round {r + 1} {name}: {result['eval_s']:.1f} s, "
-                  f"{result['successes']}/{args.tasks} succeeded", flush=True)  # fmt: skip
+            print(f"round {r + 1} {name}: {result['eval_s']:.1f} s (engine start "
+                  f"{result['start_s']:.1f} s), {result['successes']}/{args.tasks} succeeded",
+                  flush=True)  # fmt: skip
     reference = statistics.median(times[args.variants[0]])
     print(f"\n{args.tasks} greedy TripBooking test episodes (easy), median of {args.repeats}:")
     for name, ts in times.items():
         if ts:
             median = statistics.median(ts)
             print(f"  {name:<16s} {median:7.1f} s  {reference / median:5.2f}x  "
+                  f"engine start {statistics.median(starts[name]):6.1f} s  "
                   f"successes {sorted(successes[name])}")  # fmt: skip
 
 
