@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib.util
 from typing import Any
 
-from llmgym.engines.base import Completion, Engine, SamplingParams
+from llmgym.engines.base import Completion, Engine, SamplingParams, unknown_names
 
 ENGINE_KINDS = ("auto", "vllm", "hf", "openai")
 """``auto``: the fastest engine installed (vLLM when importable, else transformers)."""
@@ -50,7 +50,6 @@ def engine_options_problem(
     """Why ``options`` cannot be passed to ``create_engine(kind, ...)`` as extra keyword
     arguments, or None: one the caller sets elsewhere (``owned``: argument -> where), or one
     the engine does not take (vLLM: ``AsyncEngineArgs`` fields; checking those imports vLLM)."""
-    import difflib
     import inspect
 
     if taken := sorted(set(options) & set(owned)):
@@ -66,14 +65,9 @@ def engine_options_problem(
     from llmgym.engines.hf_engine import HFEngine
 
     known = set(inspect.signature(HFEngine.__init__).parameters) - {"self", *OWNED_OPTIONS}
-    unknown = sorted(set(options) - known)
-    if not unknown:
+    if not (unknown := unknown_names(options, known)):
         return None
-    hints = [
-        f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, known, 1)) else repr(name)
-        for name in unknown
-    ]  # fmt: skip
-    return f"got {', '.join(hints)}, expected keyword arguments of the hf engine: {sorted(known)}"
+    return f"got {unknown}, expected keyword arguments of the hf engine: {sorted(known)}"
 
 
 def create_engine(

@@ -192,3 +192,15 @@ def resolve_dtype(dtype: str, device: str = "cpu") -> str:
     if dtype not in ("float32", "bfloat16", "float16"):
         raise ValueError(f"dtype must be 'auto', 'float32', 'bfloat16' or 'float16', got {dtype!r}")
     return dtype
+
+
+def unknown_names(options: dict[str, Any], known: set[str]) -> str | None:
+    """The names in ``options`` that are not in ``known``, each with its closest known name
+    ("'max_num_seq' (did you mean 'max_num_seqs'?)"), or None when all are known."""
+    import difflib
+
+    hints = []
+    for name in sorted(set(options) - known):
+        close = difflib.get_close_matches(name, known, 1)
+        hints.append(f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name))
+    return ", ".join(hints) or None

@@ -23,6 +23,7 @@ from llmgym.engines.base import (
     as_finish_reason,
     as_weights,
     resolve_dtype,
+    unknown_names,
 )
 from llmgym.engines.vllm_weights import WORKER_EXTENSION, shared_dir, write_shared
 
@@ -52,22 +53,16 @@ def engine_args_problem(options: dict[str, Any]) -> str | None:
     """Why ``options`` are not keyword arguments of ``VLLMEngine`` (its own or vLLM's
     ``AsyncEngineArgs`` fields), or None. Imports vLLM."""
     import dataclasses
-    import difflib
     import inspect
 
     from vllm.engine.arg_utils import AsyncEngineArgs
 
     known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
     known |= set(inspect.signature(VLLMEngine.__init__).parameters) - {"self", "engine_kwargs"}
-    unknown = sorted(set(options) - known)
-    if not unknown:
+    if not (unknown := unknown_names(options, known)):
         return None
-    hints = [
-        f"{name!r} (did you mean {close[0]!r}?)" if (close := difflib.get_close_matches(name, known, 1)) else repr(name)
-        for name in unknown
-    ]  # fmt: skip
     return (
-        f"got {', '.join(hints)}, expected keyword arguments of vLLM's AsyncEngineArgs "
+        f"got {unknown}, expected keyword arguments of vLLM's AsyncEngineArgs "
         "(https://docs.vllm.ai/en/latest/configuration/engine_args.html) or VLLMEngine"
     )
 
