@@ -3,8 +3,8 @@
 The main job's two evaluations (40 greedy TripBooking episodes each, before and after GRPO)
 were 24 of its 56 minutes in the recorded run. This plays the same greedy evaluation of ``--model``
 under several variants, each in a fresh process, in alternating order (``--repeats`` rounds),
-and prints each variant's median wall time (engine start-up apart) and its ratio to
-``default``:
+and prints each variant's median wall time and its ratio to ``default``, and apart from it
+the set-up (engine start, compilation included, tokenizer, shut-down):
 
 - ``default``: the main job's settings (``trainers/quickstart.py``);
 - ``preload``: tcmalloc and Intel OpenMP preloaded (``LD_PRELOAD``), as vLLM's CPU guide
@@ -33,20 +33,21 @@ import tempfile
 import time
 from pathlib import Path
 
-VARIANT = re.compile(r"default|preload|compiled|concurrency=[1-9]\d*|kv=\d+(\.\d+)?")
+VARIANT = re.compile(r"default|preload|compiled|concurrency=[1-9]\d*|kv=(?!0*\.?0*$)\d*\.?\d+")
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 
 
 def child(model: str, tasks: int, concurrency: int | None, engine_options: str) -> None:
+    from llmgym.trainers.grpo.config import validate_config
     from llmgym.trainers.grpo.run import evaluate_model
     from llmgym.trainers.quickstart import QuickstartConfig
 
     with tempfile.TemporaryDirectory() as out:
         config = QuickstartConfig(out=Path(out), eval_tasks=tasks).grpo_config()
+        update = {"engine_options": json.loads(engine_options)}
         if concurrency:
-            config = config.model_copy(update={"concurrency": concurrency})
-        if options := json.loads(engine_options):
-            config = config.model_copy(update={"engine_options": options})
+            update["concurrency"] = concurrency
+        config = validate_config(config.model_dump() | update, source="bench_eval")
         started = time.perf_counter()
         result = asyncio.run(evaluate_model(config, model))
         start_s = time.perf_counter() - started - result["eval_s"]
@@ -123,7 +124,7 @@ def main() -> None:
             times[name].append(result["eval_s"])
             starts[name].append(result["start_s"])
             successes[name].add(result["successes"])
-            print(f"round {r + 1} {name}: {result['eval_s']:.1f} s (engine start "
+            print(f"round {r + 1} {name}: {result['eval_s']:.1f} s (set-up "
                   f"{result['start_s']:.1f} s), {result['successes']}/{args.tasks} succeeded",
                   flush=True)  # fmt: skip
     reference = statistics.median(times[args.variants[0]])
@@ -132,7 +133,7 @@ def main() -> None:
         if ts:
             median = statistics.median(ts)
             print(f"  {name:<16s} {median:7.1f} s  {reference / median:5.2f}x  "
-                  f"engine start {statistics.median(starts[name]):6.1f} s  "
+                  f"set-up {statistics.median(starts[name]):6.1f} s  "
                   f"successes {sorted(successes[name])}")  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -21,6 +22,29 @@ from llmgym.trajectory import iter_jsonl, write_jsonl
 logger = logging.getLogger(__name__)
 
 ENGINES = ("auto", "vllm", "hf", "openai", "expert")
+
+
+EVAL_SETS = {
+    "model": "--model",
+    "max_model_len": "--max-context",
+    "num_threads": "--threads",
+    "tokenizer": "--tokenizer",
+    "seed": "the engine's fixed seed (each request's sampling seed comes from --seed)",
+}
+"""Engine arguments ``llmgym eval`` sets from its own flags (--engine-options must not)."""
+
+
+def json_object(text: str) -> dict[str, Any]:
+    """argparse type: a JSON object (``'{"enforce_eager": true}'``)."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise argparse.ArgumentTypeError(f"got {text!r}, expected a JSON object ({exc})") from None
+    if not isinstance(value, dict):
+        raise argparse.ArgumentTypeError(
+            f"got {text!r}, expected a JSON object like '{{\"key\": 1}}'"
+        )
+    return value
 
 
 def add_parser(subparsers: Any) -> argparse.ArgumentParser:
@@ -77,6 +101,11 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--success-threshold", type=float, default=1.0, help="reward that counts as a success"
     )
     p.add_argument("--threads", type=int, default=None, help="torch threads (hf engine)")
+    p.add_argument(
+        "--engine-options", type=json_object, default={},
+        help="more engine arguments as a JSON object: vLLM's engine arguments (e.g. "
+        '\'{"gpu_memory_utilization": 0.5}\', \'{"enforce_eager": true}\') or the hf engine\'s',
+    )  # fmt: skip
     p.add_argument("--out", required=True, help="trajectories JSONL to write")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -122,7 +151,10 @@ def build_engine(args: argparse.Namespace, tasks: list[tuple[dict[str, Any], int
         from llmgym.engines.scripted import ExpertEngine
 
         return ExpertEngine(args.env_id, tokenizer, tasks, env_kwargs=env_kwargs(args)), tokenizer
-    engine = create_engine(args.engine, model, max_context=args.max_context, threads=args.threads)
+    engine = create_engine(
+        args.engine, model, max_context=args.max_context, threads=args.threads,
+        **args.engine_options,
+    )  # fmt: skip
     return engine, tokenizer
 
 
@@ -197,6 +229,14 @@ def check_args(args: argparse.Namespace) -> None:
         elif args.split != "train":
             bad.append(f"--difficulty: got {args.difficulty!r} with --split {args.split}, "
                        "expected it only with --split train")  # fmt: skip
+    if args.engine_options:
+        from llmgym.engines import engine_options_problem
+
+        if args.engine in ("openai", "expert"):
+            bad.append(f"--engine-options: got {args.engine_options!r} with --engine "
+                       f"{args.engine}, expected them only with a local model engine")  # fmt: skip
+        elif problem := engine_options_problem(args.engine, args.engine_options, EVAL_SETS):
+            bad.append(f"--engine-options: {problem}")
     if bad:
         raise ValueError("invalid arguments:\n  " + "\n  ".join(bad))
 

@@ -1,5 +1,6 @@
 """``llmgym eval``: scoring maths and end-to-end runs through the real CLI."""
 
+import contextlib
 import importlib.metadata
 import importlib.util
 import math
@@ -119,6 +120,26 @@ def test_eval_cli_refuses_bad_arguments_all_at_once_before_playing(tmp_path, cap
         assert code == 2 and "--difficulty: got" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--engine", "hf", "--engine-options", '{"max_batch_sise": 2}'],
+         "--engine-options: got 'max_batch_sise' (did you mean 'max_batch_size'?)"),
+        (["--engine", "hf", "--engine-options", '{"max_model_len": 512}'],
+         "'max_model_len' comes from --max-context"),
+        (["--engine", "expert", "--engine-options", '{"max_batch_size": 2}'],
+         "expected them only with a local model engine"),
+        (["--engine", "hf", "--engine-options", "max_batch_size=2"], "expected a JSON object"),
+        (["--engine", "hf", "--engine-options", "[1]"], "expected a JSON object"),
+    ],
+)  # fmt: skip
+def test_eval_cli_refuses_bad_engine_options_before_loading(tmp_path, capsys, flags, expected):
+    out = tmp_path / "never.jsonl"
+    with contextlib.suppress(SystemExit):  # argparse's own refusal exits 2
+        assert main(["eval", "llmgym/TripBooking-v0", *flags, "--out", str(out)]) == 2
+    assert expected in capsys.readouterr().err and not out.exists()
+
+
 @pytest.mark.slow
 @needs_model
 def test_eval_cli_with_the_transformers_engine(tmp_path, capsys):
@@ -126,7 +147,7 @@ def test_eval_cli_with_the_transformers_engine(tmp_path, capsys):
     code = main(
         ["eval", "llmgym/TripBooking-v0", "--engine", "hf", "--episodes", "2",
          "--max-tokens", "24", "--max-turns", "3", "--out", str(out), "--no-progress",
-         "--threads", "2"]
+         "--threads", "2", "--engine-options", '{"max_batch_size": 1}']
     )  # fmt: skip
     assert code == 0
     assert "invalid-action rate" in capsys.readouterr().out

@@ -55,10 +55,10 @@ def engine_options_problem(
     if taken := sorted(set(options) & set(owned)):
         where = "; ".join(f"{name!r} comes from {owned[name]}" for name in taken)
         return f"got {', '.join(map(repr, taken))}: {where}; set it there"
-    kind = engine_kind(kind)
-    if not options or kind == "openai":
+    resolved = engine_kind(kind)
+    if not options or resolved == "openai":
         return None
-    if kind == "vllm":
+    if resolved == "vllm":
         from llmgym.engines.vllm_engine import engine_args_problem
 
         return engine_args_problem(options)
@@ -67,7 +67,8 @@ def engine_options_problem(
     known = set(inspect.signature(HFEngine.__init__).parameters) - {"self", *OWNED_OPTIONS}
     if not (unknown := unknown_names(options, known)):
         return None
-    return f"got {unknown}, expected keyword arguments of the hf engine: {sorted(known)}"
+    which = "the hf engine" if kind == "hf" else f"engine {kind!r}, the hf engine here (no vLLM)"
+    return f"got {unknown}, expected keyword arguments of {which}: {sorted(known)}"
 
 
 def create_engine(

@@ -49,15 +49,24 @@ blocks between episodes). 4 GiB played 16 greedy TripBooking episodes of the def
 in 176 s against 183 s (1.04x, ``bench/bench_eval.py``), so the small budget costs little."""
 
 
+ENGINE_SETS = ("model", "disable_log_stats", "worker_extension_cls")
+"""``AsyncEngineArgs`` fields ``VLLMEngine`` sets itself (weight sync needs its worker
+extension), so they are not among the keyword arguments it takes."""
+
+
 def engine_args_problem(options: dict[str, Any]) -> str | None:
     """Why ``options`` are not keyword arguments of ``VLLMEngine`` (its own or vLLM's
     ``AsyncEngineArgs`` fields), or None. Imports vLLM."""
     import dataclasses
     import inspect
 
-    from vllm.engine.arg_utils import AsyncEngineArgs
-
-    known = {f.name for f in dataclasses.fields(AsyncEngineArgs)}
+    if taken := [name for name in ENGINE_SETS if name in options]:
+        return f"got {', '.join(map(repr, taken))}: the vLLM engine sets these itself"
+    try:
+        from vllm.engine.arg_utils import AsyncEngineArgs
+    except Exception as exc:  # not installed, or broken (a torchvision that does not match)
+        return f"vLLM's engine arguments cannot be checked: importing vLLM failed ({exc!r})"
+    known = {f.name for f in dataclasses.fields(AsyncEngineArgs)} - set(ENGINE_SETS)
     known |= set(inspect.signature(VLLMEngine.__init__).parameters) - {"self", "engine_kwargs"}
     if not (unknown := unknown_names(options, known)):
         return None

@@ -24,7 +24,7 @@ async def test_vllm_engine_batches_reloads_and_reports_logprobs(
 
     from llmgym.engines.vllm_engine import VLLMEngine
 
-    engine = VLLMEngine(default_model_dir, dtype="float32", max_model_len=1024)
+    engine = VLLMEngine(default_model_dir, dtype="float32", max_model_len=1024, enforce_eager=True)
     try:
         assert isinstance(engine, Engine)
         sampled = SamplingParams(max_tokens=16, temperature=1.0, seed=3)
@@ -64,7 +64,7 @@ async def test_vllm_takes_a_trainers_weights_from_memory_quietly(
         model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
         return PolicyWeights(model, tmp_path / "never_written")
 
-    engine = VLLMEngine(default_model_dir, max_model_len=1024)  # dtype "auto"
+    engine = VLLMEngine(default_model_dir, max_model_len=1024, enforce_eager=True)  # dtype "auto"
     try:
         capfd.readouterr()
         await engine_protocol(engine, in_memory(perturbed_model_dir), in_memory(default_model_dir))
@@ -110,7 +110,7 @@ async def test_vllm_takes_only_the_trained_layers_and_keeps_the_rest(
 
     greedy = SamplingParams(max_tokens=12, temperature=0.0)
     prompt = chat_prompts[1]
-    engine = VLLMEngine(default_model_dir, dtype="float32", max_model_len=1024)
+    engine = VLLMEngine(default_model_dir, dtype="float32", max_model_len=1024, enforce_eager=True)
     try:
         before = await engine.generate(prompt, greedy)
         capfd.readouterr()

@@ -170,6 +170,7 @@ def test_a_difficulty_the_env_lacks_is_refused_before_any_model_loads(tmp_path):
         ("hf", {"seed": 3}, "'seed' comes from the seed field"),
         ("hf", {"max_model_len": 512}, "'max_model_len' comes from max_trajectory_tokens"),
         ("hf", {"num_threads": 1}, "'num_threads' comes from torch_threads"),
+        ("vllm", {"logprobs_mode": "raw_logprobs"}, "'logprobs_mode' comes from the trainer"),
     ],
 )
 def test_bad_engine_options_are_refused_before_any_model_loads(tmp_path, engine, options, expected):
@@ -193,6 +194,8 @@ def test_vllm_engine_options_are_checked_against_vllms_own_arguments(tmp_path):
         engine_options={"enforce_eager": False, "kv_cache_memory_bytes": 1 << 31},
     )
     assert config.engine_options["kv_cache_memory_bytes"] == 1 << 31
+    with pytest.raises(ConfigError, match="'worker_extension_cls': the vLLM engine sets"):
+        load_config(None, engine="vllm", engine_options={"worker_extension_cls": "x.Y"})
     from llmgym.engines.vllm_engine import VLLMEngine  # the engine checks before it starts
 
     with pytest.raises(ValueError, match=r"VLLMEngine: got 'max_num_seq' \(did you mean"):

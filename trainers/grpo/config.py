@@ -33,6 +33,7 @@ ENGINE_SET_BY = {
     "seed": "the seed field",
     "num_threads": "torch_threads",
     "tokenizer": "the model field (its own tokenizer)",
+    "logprobs_mode": "the trainer (its ratio needs the sampled distribution's logprobs)",
 }
 """Engine arguments a GRPO run sets from its own fields (engine_options must not)."""
 
