@@ -45,8 +45,9 @@ _request_ids = itertools.count()
 CPU_KV_CACHE_BYTES = 1 << 30
 """KV cache reserved on CPU unless the caller passes its own budget (1 GiB: ~23k tokens
 for SmolLM2-135M in float32, ~47k in bfloat16; prefix caching shares the system prompt's
-blocks between episodes). 4 GiB played 16 greedy TripBooking episodes of the default model
-in 176 s against 183 s (1.04x, ``bench/bench_eval.py``), so the small budget costs little."""
+blocks between episodes). 4 GiB played 16 greedy TripBooking test episodes of the default
+model in 176 s against 1 GiB's 183 s (1.04x, once each; ``bench/bench_eval.py --variants
+default kv=4`` repeats it), so the small budget costs little."""
 
 
 ENGINE_SETS = ("model", "disable_log_stats", "worker_extension_cls")
@@ -97,9 +98,10 @@ class VLLMEngine:
             else float32: ``llmgym.engines.base.fast_dtype``), "float32" or "bfloat16".
         max_model_len: context length to reserve KV cache for.
         enforce_eager: skip torch.compile and CUDA graphs. None (default): eager on CPU,
-            where compiling took ~2 min at start and then played 16 greedy TripBooking
-            episodes in 192 s against eager's 174 s (``bench/bench_eval.py``, 0.91x); vLLM's
-            own default (compiled, CUDA graphs) on GPUs.
+            where compiling took ~2 min at start and then played 16 greedy TripBooking test
+            episodes of the default model in 192 s against eager's 174 s (0.91x, once each;
+            ``bench/bench_eval.py --variants default compiled``); vLLM's own default
+            (compiled, CUDA graphs) elsewhere, not measured here (no GPU).
         logprobs_mode: "processed_logprobs" returns logprobs under the distribution the
             token was sampled from (after temperature, top-k, top-p): the behaviour policy.
         engine_kwargs: more ``AsyncEngineArgs`` fields (e.g. ``gpu_memory_utilization``).
