@@ -37,17 +37,14 @@ VARIANT = re.compile(r"default|preload|compiled|concurrency=[1-9]\d*|kv=(?!0*\.?
 TCMALLOC = "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4"
 
 
-def child(model: str, tasks: int, concurrency: int | None, engine_options: str) -> None:
+def child(model: str, tasks: int, update: str) -> None:
     from llmgym.trainers.grpo.config import validate_config
     from llmgym.trainers.grpo.run import evaluate_model
     from llmgym.trainers.quickstart import QuickstartConfig
 
     with tempfile.TemporaryDirectory() as out:
         config = QuickstartConfig(out=Path(out), eval_tasks=tasks).grpo_config()
-        update = {"engine_options": json.loads(engine_options)}
-        if concurrency:
-            update["concurrency"] = concurrency
-        config = validate_config(config.model_dump() | update, source="bench_eval")
+        config = validate_config(config.model_dump() | json.loads(update), source="bench_eval")
         started = time.perf_counter()
         result = asyncio.run(evaluate_model(config, model))
         start_s = time.perf_counter() - started - result["eval_s"]
@@ -74,11 +71,14 @@ def variant_env(name: str) -> dict[str, str] | None:
     return env
 
 
-def variant_engine_options(name: str) -> dict[str, object]:
+def variant_update(name: str) -> dict[str, object]:
+    """The GRPOConfig fields a variant changes in the main job's settings."""
     if name == "compiled":
-        return {"enforce_eager": False}
+        return {"engine_options": {"enforce_eager": False}}
     if name.startswith("kv="):
-        return {"kv_cache_memory_bytes": int(float(name.split("=", 1)[1]) * (1 << 30))}
+        return {"engine_options": {"kv_cache_memory_bytes": int(float(name[3:]) * (1 << 30))}}
+    if name.startswith("concurrency="):
+        return {"concurrency": int(name.split("=", 1)[1])}
     return {}
 
 
@@ -89,14 +89,13 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--variants", nargs="+", default=["default", "preload", "concurrency=40"])
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--concurrency", type=int, default=None, help=argparse.SUPPRESS)
-    parser.add_argument("--engine-options", default="{}", help=argparse.SUPPRESS)
+    parser.add_argument("--update", default="{}", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if bad := [v for v in args.variants if not VARIANT.fullmatch(v)]:
         parser.error(f"--variants: got {bad}, expected default, preload, compiled, "
                      "concurrency=N or kv=GIB")  # fmt: skip
     if args.child:
-        child(args.model, args.tasks, args.concurrency, args.engine_options)
+        child(args.model, args.tasks, args.update)
         return
 
     times: dict[str, list[float]] = {v: [] for v in args.variants}
@@ -110,11 +109,7 @@ def main() -> None:
                 print(f"{name}: skipped (tcmalloc or libiomp5 not installed)", flush=True)
                 continue
             command = [sys.executable, __file__, "--child", "--model", args.model,
-                       "--tasks", str(args.tasks)]  # fmt: skip
-            if name.startswith("concurrency="):
-                command += ["--concurrency", name.split("=", 1)[1]]
-            if options := variant_engine_options(name):
-                command += ["--engine-options", json.dumps(options)]
+                       "--tasks", str(args.tasks), "--update", json.dumps(variant_update(name))]  # fmt: skip
             done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
             lines = [x for x in done.stdout.splitlines() if x.startswith("RESULT ")]
             if done.returncode or not lines:
